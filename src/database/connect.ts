@@ -1,0 +1,150 @@
+import { Kysely, MysqlDialect, PostgresDialect, SqliteDialect, type Dialect, type SqliteDatabase, type SqliteStatement } from "kysely";
+import { UnsupportedDatabaseError } from "../errors.js";
+import { dialectKindOf, type DialectKind } from "./dialect.js";
+import type { Database } from "./schema.js";
+import { TablePrefixPlugin } from "./table-prefix-plugin.js";
+
+/** A Kysely instance ready for the library's queries, and whether the library owns its connections. */
+export interface Connection {
+  db: Kysely<Database>;
+  kind: DialectKind;
+  /** True when the library opened the connections and so must close them. */
+  owned: boolean;
+}
+
+// Waits this long for another process's write lock on a shared SQLite file before failing.
+const SQLITE_BUSY_TIMEOUT_MS = 5000;
+
+/** Opens a database from a URL, or adopts a caller's Kysely instance without owning it. */
+export function connect(database: string | Kysely<any>, tablePrefix: string): Connection { // eslint-disable-line @typescript-eslint/no-explicit-any
+  const plugins = tablePrefix === "" ? [] : [new TablePrefixPlugin(tablePrefix)];
+  if (typeof database !== "string") {
+    // The caller's plugins (CamelCasePlugin, WithSchemaPlugin…) would rewrite our column names.
+    const own = database.withoutPlugins() as Kysely<Database>;
+    const db = plugins.length === 0 ? own : own.withPlugin(plugins[0]!);
+    return { db, kind: dialectKindOf(db), owned: false };
+  }
+  const { dialect, kind } = dialectFromUrl(database);
+  return { db: new Kysely<Database>({ dialect, plugins }), kind, owned: true };
+}
+
+/** Parses a database URL into a Kysely dialect; drivers for servers are loaded only when named. */
+export function dialectFromUrl(url: string): { dialect: Dialect; kind: DialectKind } {
+  const scheme = /^([a-z0-9]+):/i.exec(url)?.[1]?.toLowerCase();
+  switch (scheme) {
+    case "sqlite":
+      return { dialect: sqliteDialect(sqlitePath(url)), kind: "sqlite" };
+    case "postgres":
+    case "postgresql":
+      return { dialect: postgresDialect(url), kind: "postgres" };
+    case "mysql":
+    case "mariadb":
+      return { dialect: mysqlDialect(url), kind: "mysql" };
+    default:
+      throw new UnsupportedDatabaseError(
+        `unsupported database URL scheme "${scheme ?? ""}": use sqlite:, postgres://, postgresql://, mysql:// or mariadb://`,
+      );
+  }
+}
+
+/** `sqlite::memory:` → `:memory:`; `sqlite:data/app.db`, `sqlite://data/app.db` and `sqlite:///abs.db` → a path. */
+function sqlitePath(url: string): string {
+  const rest = url.slice("sqlite:".length);
+  if (rest === ":memory:" || rest === "//:memory:") return ":memory:";
+  const path = rest.startsWith("//") ? rest.slice(2) : rest;
+  if (path === "") throw new UnsupportedDatabaseError("sqlite: URL names no file: use sqlite:PATH or sqlite::memory:");
+  return decodeURIComponent(path);
+}
+
+function sqliteDialect(path: string): Dialect {
+  return new SqliteDialect({
+    database: async () => {
+      const { default: BetterSqlite3 } = await import("better-sqlite3");
+      const database = new BetterSqlite3(path, { timeout: SQLITE_BUSY_TIMEOUT_MS });
+      // WAL lets readers in other processes go on while one process writes.
+      if (path !== ":memory:") database.pragma("journal_mode = WAL");
+      database.pragma("foreign_keys = ON");
+      database.pragma("synchronous = NORMAL");
+      return withStatementCache(database);
+    },
+  });
+}
+
+/**
+ * Kysely's SQLite driver prepares every statement anew; preparing costs more than running our
+ * small queries, so statements are kept per connection, keyed by their SQL.
+ */
+function withStatementCache(database: { prepare(sql: string): SqliteStatement; close(): void }): SqliteDatabase {
+  const statements = new Map<string, SqliteStatement>();
+  return {
+    close: () => database.close(),
+    prepare(sql: string): SqliteStatement {
+      let statement = statements.get(sql);
+      if (statement === undefined) {
+        statement = database.prepare(sql);
+        // Only the library's own queries come through here, a few dozen shapes in all.
+        if (statements.size < 256) statements.set(sql, statement);
+      }
+      return statement;
+    },
+  };
+}
+
+function postgresDialect(url: string): Dialect {
+  return new PostgresDialect({
+    pool: async () => {
+      const pg = await loadPeer<typeof import("pg")>("pg", "PostgreSQL", () => import("pg"));
+      const { connectionString, options } = splitPoolOptions(url, ["max", "idleTimeoutMillis", "connectionTimeoutMillis"]);
+      const Pool = pg.Pool ?? (pg as unknown as { default: typeof import("pg") }).default.Pool;
+      const pool = new Pool({ connectionString, ...options });
+      // An idle client whose server went away emits 'error'; without a listener that would crash the process.
+      pool.on("error", () => {});
+      return pool;
+    },
+  });
+}
+
+function mysqlDialect(url: string): Dialect {
+  return new MysqlDialect({
+    pool: async () => {
+      const mysql = await loadPeer<typeof import("mysql2")>("mysql2", "MySQL/MariaDB", () => import("mysql2"));
+      const { connectionString, options } = splitPoolOptions(url.replace(/^mariadb:/i, "mysql:"), [
+        "connectionLimit",
+        "connectTimeout",
+        "queueLimit",
+      ]);
+      const createPool = mysql.createPool ?? (mysql as unknown as { default: typeof import("mysql2") }).default.createPool;
+      const pool = createPool({ uri: connectionString, charset: "utf8mb4", ...options });
+      pool.on("connection", (connection) => connection.on("error", () => {}));
+      return pool;
+    },
+  });
+}
+
+/** Takes numeric pool settings out of the query string; the rest stays for the driver to read. */
+function splitPoolOptions(url: string, names: string[]): { connectionString: string; options: Record<string, number> } {
+  const parsed = new URL(url);
+  const options: Record<string, number> = {};
+  for (const name of names) {
+    const value = parsed.searchParams.get(name);
+    if (value === null) continue;
+    const number = Number(value);
+    if (!Number.isInteger(number) || number < 0) {
+      throw new UnsupportedDatabaseError(`database URL option ${name} must be a whole number`);
+    }
+    options[name] = number;
+    parsed.searchParams.delete(name);
+  }
+  return { connectionString: parsed.toString(), options };
+}
+
+async function loadPeer<T>(name: string, what: string, load: () => Promise<T>): Promise<T> {
+  try {
+    return await load();
+  } catch (error) {
+    if ((error as { code?: string }).code === "ERR_MODULE_NOT_FOUND" || (error as { code?: string }).code === "MODULE_NOT_FOUND") {
+      throw new UnsupportedDatabaseError(`${what} needs the "${name}" package: npm install ${name}`, { cause: error });
+    }
+    throw error;
+  }
+}

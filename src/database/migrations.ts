@@ -1,0 +1,101 @@
+import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from "kysely";
+import type { DialectKind } from "./dialect.js";
+import { MIGRATION_LOCK_TABLE, MIGRATION_TABLE } from "./schema.js";
+
+/**
+ * The schema, one migration per version. Index names carry the prefix because PostgreSQL keeps
+ * index names per schema, not per table.
+ */
+function migrations(kind: DialectKind, prefix: string): Record<string, Migration> {
+  return {
+    "2026_11_01_0001_initial": {
+      async up(db: Kysely<any>): Promise<void> { // eslint-disable-line @typescript-eslint/no-explicit-any
+        // MySQL's default collations treat "a" and "á" (and trailing spaces) as equal; every
+        // comparison the library makes must be exact, so its tables use the binary collation.
+        const tableOptions = kind === "mysql" ? sql`character set utf8mb4 collate utf8mb4_bin` : sql``;
+        const idType = kind === "postgres" ? "serial" : "integer";
+
+        await db.schema
+          .createTable("auth_users")
+          .addColumn("id", idType, (c) => (kind === "postgres" ? c.primaryKey() : c.primaryKey().autoIncrement()))
+          .addColumn("username", "varchar(255)", (c) => c.notNull())
+          .addColumn("username_key", "varchar(255)", (c) => c.notNull())
+          .addColumn("password_hash", "varchar(512)", (c) => c.notNull())
+          .addColumn("created_at", "bigint", (c) => c.notNull())
+          .modifyEnd(tableOptions)
+          .execute();
+        await db.schema.createIndex(`${prefix}auth_users_username_key`).unique().on("auth_users").column("username_key").execute();
+
+        await db.schema
+          .createTable("auth_sessions")
+          .addColumn("id", "varchar(64)", (c) => c.primaryKey())
+          .addColumn("token_hash", "varchar(64)", (c) => c.notNull())
+          .addColumn("user_id", "integer", (c) => c.notNull().references("auth_users.id").onDelete("cascade"))
+          .addColumn("created_at", "bigint", (c) => c.notNull())
+          .addColumn("expires_at", "bigint", (c) => c.notNull())
+          .addColumn("last_seen_at", "bigint")
+          .addColumn("ip", "varchar(255)")
+          .addColumn("user_agent", "varchar(1024)")
+          .modifyEnd(tableOptions)
+          .execute();
+        await db.schema.createIndex(`${prefix}auth_sessions_token_hash`).unique().on("auth_sessions").column("token_hash").execute();
+        await db.schema.createIndex(`${prefix}auth_sessions_user_id`).on("auth_sessions").column("user_id").execute();
+        await db.schema.createIndex(`${prefix}auth_sessions_expires_at`).on("auth_sessions").column("expires_at").execute();
+
+        await db.schema
+          .createTable("auth_login_throttle")
+          .addColumn("username_key", "varchar(255)", (c) => c.primaryKey())
+          .addColumn("failures", "integer", (c) => c.notNull())
+          .addColumn("locked_until", "bigint", (c) => c.notNull())
+          .addColumn("updated_at", "bigint", (c) => c.notNull())
+          .modifyEnd(tableOptions)
+          .execute();
+        await db.schema.createIndex(`${prefix}auth_login_throttle_updated_at`).on("auth_login_throttle").column("updated_at").execute();
+      },
+    },
+  };
+}
+
+/** A Kysely Migrator over the library's migrations, with its bookkeeping tables prefixed too. */
+export function createMigrator(db: Kysely<any>, kind: DialectKind, prefix: string): Migrator { // eslint-disable-line @typescript-eslint/no-explicit-any
+  const provider: MigrationProvider = { getMigrations: async () => migrations(kind, prefix) };
+  return new Migrator({
+    db,
+    provider,
+    migrationTableName: `${prefix}${MIGRATION_TABLE}`,
+    migrationLockTableName: `${prefix}${MIGRATION_LOCK_TABLE}`,
+  });
+}
+
+/**
+ * Brings the schema up to date. Kysely's migrator takes a database lock, so processes starting
+ * together take turns; on SQLite a writer that loses the race can see SQLITE_BUSY at once
+ * (instead of waiting), so the whole idempotent step is tried again.
+ */
+export async function migrateToLatest(db: Kysely<any>, kind: DialectKind, prefix: string): Promise<void> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  const migrator = createMigrator(db, kind, prefix);
+  for (let attempt = 1; ; attempt++) {
+    const { error } = await migrator.migrateToLatest();
+    if (error === undefined) return;
+    if (attempt >= 10 || !isRetryable(error)) throw error;
+    await new Promise((resolve) => setTimeout(resolve, 20 * attempt + Math.random() * 50));
+  }
+}
+
+function isRetryable(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  const message = String((error as { message?: unknown }).message ?? "");
+  // SQLITE_BUSY / SQLITE_LOCKED, PostgreSQL unique_violation or duplicate_table while two
+  // processes create the bookkeeping tables, MySQL deadlock / lock wait / duplicate key.
+  return (
+    code === "SQLITE_BUSY" ||
+    code === "SQLITE_LOCKED" ||
+    code === "23505" ||
+    code === "42P07" ||
+    code === "ER_LOCK_DEADLOCK" ||
+    code === "ER_LOCK_WAIT_TIMEOUT" ||
+    code === "ER_DUP_ENTRY" ||
+    code === "ER_TABLE_EXISTS_ERROR" ||
+    /already exists|database is locked/i.test(message)
+  );
+}

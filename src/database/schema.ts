@@ -1,0 +1,46 @@
+import type { Generated } from "kysely";
+
+/**
+ * The tables as the library sees them. Times are milliseconds since the epoch in BIGINT columns:
+ * the same integers on every database, compared in SQL without time-zone conversions.
+ */
+export interface Database {
+  auth_users: UsersTable;
+  auth_sessions: SessionsTable;
+  auth_login_throttle: LoginThrottleTable;
+}
+
+export interface UsersTable {
+  id: Generated<number>;
+  /** Display form, as the user typed it after trimming and NFKC. */
+  username: string;
+  /** Lower-cased display form; unique. */
+  username_key: string;
+  password_hash: string;
+  created_at: number | string;
+}
+
+export interface SessionsTable {
+  /** Public id, safe to show; never the token. */
+  id: string;
+  /** SHA-256 of the token, hex. */
+  token_hash: string;
+  user_id: number;
+  created_at: number | string;
+  expires_at: number | string;
+  last_seen_at: number | string | null;
+  ip: string | null;
+  user_agent: string | null;
+}
+
+export interface LoginThrottleTable {
+  username_key: string;
+  failures: number;
+  locked_until: number | string;
+  updated_at: number | string;
+}
+
+/** The names the library uses for its tables before any `tablePrefix`. */
+export const TABLE_NAMES: ReadonlySet<string> = new Set(["auth_users", "auth_sessions", "auth_login_throttle"]);
+export const MIGRATION_TABLE = "auth_migrations";
+export const MIGRATION_LOCK_TABLE = "auth_migrations_lock";

@@ -1,0 +1,137 @@
+import type { Kysely } from "kysely";
+import type { Session, User } from "../types.js";
+import type { Database } from "./schema.js";
+
+/** A session row with its user, as one validation reads them in one round trip. */
+export interface SessionRecord {
+  session: Session;
+  tokenHash: string;
+  user: User;
+}
+
+export async function insertSession(
+  db: Kysely<Database>,
+  row: { id: string; tokenHash: string; userId: number; createdAt: number; expiresAt: number; ip: string | null; userAgent: string | null },
+): Promise<void> {
+  await db
+    .insertInto("auth_sessions")
+    .values({
+      id: row.id,
+      token_hash: row.tokenHash,
+      user_id: row.userId,
+      created_at: row.createdAt,
+      expires_at: row.expiresAt,
+      last_seen_at: row.createdAt,
+      ip: row.ip,
+      user_agent: row.userAgent,
+    })
+    .execute();
+}
+
+const SESSION_COLUMNS = [
+  "auth_sessions.id",
+  "auth_sessions.token_hash",
+  "auth_sessions.user_id",
+  "auth_sessions.created_at",
+  "auth_sessions.expires_at",
+  "auth_sessions.last_seen_at",
+  "auth_sessions.ip",
+  "auth_sessions.user_agent",
+] as const;
+
+/** The session with this token digest and its user, whether or not it has expired. */
+export async function findSessionByTokenHash(db: Kysely<Database>, tokenHash: string): Promise<SessionRecord | null> {
+  const row = await db
+    .selectFrom("auth_sessions")
+    .innerJoin("auth_users", "auth_users.id", "auth_sessions.user_id")
+    .select([...SESSION_COLUMNS, "auth_users.username", "auth_users.created_at as user_created_at"])
+    .where("auth_sessions.token_hash", "=", tokenHash)
+    .executeTakeFirst();
+  if (row === undefined) return null;
+  return {
+    session: toSession(row),
+    tokenHash: row.token_hash,
+    user: { id: Number(row.user_id), username: row.username, createdAt: new Date(Number(row.user_created_at)) },
+  };
+}
+
+export async function updateSessionTimes(
+  db: Kysely<Database>,
+  id: string,
+  times: { expiresAt?: number; lastSeenAt: number },
+): Promise<void> {
+  await db
+    .updateTable("auth_sessions")
+    .set(times.expiresAt === undefined ? { last_seen_at: times.lastSeenAt } : { expires_at: times.expiresAt, last_seen_at: times.lastSeenAt })
+    .where("id", "=", id)
+    .execute();
+}
+
+/** Deletes one session; true when it was still live at `now`. */
+export async function deleteSession(db: Kysely<Database>, id: string, now: number): Promise<boolean> {
+  const live = await db.deleteFrom("auth_sessions").where("id", "=", id).where("expires_at", ">", now).executeTakeFirst();
+  if (Number(live.numDeletedRows) > 0) return true;
+  await db.deleteFrom("auth_sessions").where("id", "=", id).execute();
+  return false;
+}
+
+/** Deletes every session of a user but `exceptId`; returns how many of them were live. */
+export async function deleteUserSessions(db: Kysely<Database>, userId: number, now: number, exceptId?: string): Promise<number> {
+  return db.transaction().execute(async (trx) => {
+    let live = trx.deleteFrom("auth_sessions").where("user_id", "=", userId).where("expires_at", ">", now);
+    let rest = trx.deleteFrom("auth_sessions").where("user_id", "=", userId);
+    if (exceptId !== undefined) {
+      live = live.where("id", "!=", exceptId);
+      rest = rest.where("id", "!=", exceptId);
+    }
+    const result = await live.executeTakeFirst();
+    await rest.execute();
+    return Number(result.numDeletedRows);
+  });
+}
+
+/** Live sessions of a user, newest first. */
+export async function listUserSessions(db: Kysely<Database>, userId: number, now: number): Promise<Session[]> {
+  const rows = await db
+    .selectFrom("auth_sessions")
+    .select(SESSION_COLUMNS)
+    .where("user_id", "=", userId)
+    .where("expires_at", ">", now)
+    .orderBy("created_at", "desc")
+    .orderBy("id", "desc")
+    .execute();
+  return rows.map(toSession);
+}
+
+/** Deletes up to `limit` sessions that expired at or before `now`; returns how many. */
+export async function deleteExpiredBatch(db: Kysely<Database>, now: number, limit: number): Promise<number> {
+  // Select then delete by id: PostgreSQL has no DELETE … LIMIT and MySQL no LIMIT in IN (subquery).
+  const rows = await db.selectFrom("auth_sessions").select("id").where("expires_at", "<=", now).limit(limit).execute();
+  if (rows.length === 0) return 0;
+  const result = await db
+    .deleteFrom("auth_sessions")
+    .where("id", "in", rows.map((row) => row.id))
+    .where("expires_at", "<=", now)
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
+}
+
+function toSession(row: {
+  id: string;
+  user_id: number;
+  created_at: number | string;
+  expires_at: number | string;
+  last_seen_at: number | string | null;
+  ip: string | null;
+  user_agent: string | null;
+}): Session {
+  return {
+    id: row.id,
+    userId: Number(row.user_id),
+    createdAt: new Date(Number(row.created_at)),
+    expiresAt: new Date(Number(row.expires_at)),
+    lastSeenAt: row.last_seen_at === null ? null : new Date(Number(row.last_seen_at)),
+    ip: row.ip,
+    userAgent: row.user_agent,
+  };
+}

@@ -1,0 +1,87 @@
+/** Stable machine-readable codes carried by every error the library throws. */
+export type SessionManagerErrorCode =
+  | "invalid_username"
+  | "invalid_password"
+  | "username_taken"
+  | "user_not_found"
+  | "login_throttled"
+  | "unsupported_database"
+  | "invalid_options";
+
+/**
+ * Base class of every error thrown by session-manager. Switch on `code`, which is stable across
+ * versions, rather than on the message.
+ *
+ * ### Examples
+ *
+ * ```ts
+ * try {
+ *   await sm.createUser("alice", "hunter2")
+ * } catch (error) {
+ *   if (error instanceof SessionManagerError && error.code === "invalid_password") {
+ *     // ask for a longer password
+ *   }
+ * }
+ * ```
+ */
+export class SessionManagerError extends Error {
+  readonly code: SessionManagerErrorCode;
+
+  constructor(code: SessionManagerErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** The username is not a string, is empty after trimming, too long, or has control characters. */
+export class InvalidUsernameError extends SessionManagerError {
+  constructor(message = "username must be 1 to 64 characters without control characters") {
+    super("invalid_username", message);
+  }
+}
+
+/** The password is not a string or not 8 to 1024 characters, or an imported hash is not argon2. */
+export class InvalidPasswordError extends SessionManagerError {
+  constructor(message = "password must be 8 to 1024 characters") {
+    super("invalid_password", message);
+  }
+}
+
+/** Another user already has this username (compared case-insensitively after NFKC). */
+export class UsernameTakenError extends SessionManagerError {
+  constructor() {
+    super("username_taken", "username is already taken");
+  }
+}
+
+/** No user has the given id. */
+export class UserNotFoundError extends SessionManagerError {
+  constructor() {
+    super("user_not_found", "user not found");
+  }
+}
+
+/** Too many failed logins on this username; try again after `retryAfterSeconds`. */
+export class LoginThrottledError extends SessionManagerError {
+  readonly retryAfterSeconds: number;
+
+  constructor(retryAfterSeconds: number) {
+    super("login_throttled", `too many failed logins; retry after ${retryAfterSeconds} s`);
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
+/** The database URL has an unknown scheme, or the driver package it needs is not installed. */
+export class UnsupportedDatabaseError extends SessionManagerError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("unsupported_database", message, options);
+  }
+}
+
+/** A `SessionManager` option has a value outside its documented range. */
+export class InvalidOptionsError extends SessionManagerError {
+  constructor(message: string) {
+    super("invalid_options", message);
+  }
+}

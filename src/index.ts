@@ -1,0 +1,15 @@
+export { SessionManager, type ChangePasswordOptions } from "./session-manager.js";
+export {
+  SessionManagerError,
+  InvalidUsernameError,
+  InvalidPasswordError,
+  UsernameTakenError,
+  UserNotFoundError,
+  LoginThrottledError,
+  UnsupportedDatabaseError,
+  InvalidOptionsError,
+  type SessionManagerErrorCode,
+} from "./errors.js";
+export type { SessionManagerOptions, PasswordOptions, ThrottleOptions } from "./options.js";
+export type { DialectKind } from "./database/dialect.js";
+export type * from "./types.js";

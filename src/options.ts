@@ -1,0 +1,142 @@
+import { availableParallelism } from "node:os";
+import type { Kysely } from "kysely";
+import { InvalidOptionsError } from "./errors.js";
+import type { AuthEvent } from "./types.js";
+
+/** Argon2id parameters and the size of the hashing lane. */
+export interface PasswordOptions {
+  /** Memory per hash in KiB. Default 19456 (19 MiB, OWASP). */
+  memoryCost?: number;
+  /** Iterations. Default 2. */
+  timeCost?: number;
+  /** Lanes inside one hash. Default 1. */
+  parallelism?: number;
+  /** Hashes running at once; the rest wait in order. Default: cores - 1, at least 1. */
+  concurrency?: number;
+}
+
+/** Login throttling per username. */
+export interface ThrottleOptions {
+  /** Consecutive failures before the lockout starts. Default 10. */
+  maxFailures?: number;
+  /** First lockout in seconds; doubles with each further failure. Default 30. */
+  baseLockoutSeconds?: number;
+  /** Longest lockout in seconds. Default 900. */
+  maxLockoutSeconds?: number;
+}
+
+/** Options of `new SessionManager(options)`; every one is optional. */
+export interface SessionManagerOptions {
+  /**
+   * A URL (`sqlite:PATH`, `sqlite::memory:`, `postgres://…`, `postgresql://…`, `mysql://…`,
+   * `mariadb://…`) or a `Kysely` instance. Default: `SESSION_DATABASE_URL`, else
+   * `sqlite:sessions.db`.
+   */
+  database?: string | Kysely<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  /** A session lives this long since its last renewal. Default 30. */
+  sessionDurationDays?: number;
+  /** Hard cap from creation, never extended by renewal. Default: none. */
+  absoluteLifetimeDays?: number;
+  /** Prefix for every table the library creates. Default "". */
+  tablePrefix?: string;
+  /** Create or upgrade the tables before the first operation. Default true. */
+  autoMigrate?: boolean;
+  password?: PasswordOptions;
+  /** `false` turns throttling off. */
+  throttle?: ThrottleOptions | false;
+  /** Time source. Default `() => new Date()`. */
+  clock?: () => Date;
+  /** Audit listener; a throwing listener never breaks the operation. */
+  onEvent?: (event: AuthEvent) => void;
+}
+
+export interface ResolvedPasswordOptions {
+  readonly memoryCost: number;
+  readonly timeCost: number;
+  readonly parallelism: number;
+  readonly concurrency: number;
+}
+
+export interface ResolvedThrottleOptions {
+  readonly maxFailures: number;
+  readonly baseLockoutSeconds: number;
+  readonly maxLockoutSeconds: number;
+}
+
+export interface ResolvedOptions {
+  readonly database: string | Kysely<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  readonly sessionDurationMs: number;
+  readonly absoluteLifetimeMs: number | null;
+  readonly tablePrefix: string;
+  readonly autoMigrate: boolean;
+  readonly password: ResolvedPasswordOptions;
+  readonly throttle: ResolvedThrottleOptions | null;
+  readonly clock: () => Date;
+  readonly onEvent: ((event: AuthEvent) => void) | null;
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** Checks and freezes the options once, so a bad value fails at construction, not mid-request. */
+export function resolveOptions(options: SessionManagerOptions = {}): ResolvedOptions {
+  const durationDays = options.sessionDurationDays ?? 30;
+  positive("sessionDurationDays", durationDays);
+  if (options.absoluteLifetimeDays !== undefined) positive("absoluteLifetimeDays", options.absoluteLifetimeDays);
+  const tablePrefix = options.tablePrefix ?? "";
+  if (!/^[A-Za-z0-9_]{0,32}$/.test(tablePrefix)) {
+    throw new InvalidOptionsError("tablePrefix may hold only letters, digits and _ (at most 32)");
+  }
+  const password = options.password ?? {};
+  const resolvedPassword: ResolvedPasswordOptions = Object.freeze({
+    memoryCost: integer("password.memoryCost", password.memoryCost ?? 19456, 8, 4 * 1024 * 1024),
+    timeCost: integer("password.timeCost", password.timeCost ?? 2, 1, 100),
+    parallelism: integer("password.parallelism", password.parallelism ?? 1, 1, 255),
+    concurrency: integer("password.concurrency", password.concurrency ?? Math.max(1, availableParallelism() - 1), 1, 1024),
+  });
+  if (resolvedPassword.memoryCost < 8 * resolvedPassword.parallelism) {
+    throw new InvalidOptionsError("password.memoryCost must be at least 8 KiB per lane of parallelism");
+  }
+  let throttle: ResolvedThrottleOptions | null = null;
+  if (options.throttle !== false) {
+    const t = options.throttle ?? {};
+    throttle = Object.freeze({
+      maxFailures: integer("throttle.maxFailures", t.maxFailures ?? 10, 1, 1_000_000),
+      baseLockoutSeconds: integer("throttle.baseLockoutSeconds", t.baseLockoutSeconds ?? 30, 1, 86_400),
+      maxLockoutSeconds: integer("throttle.maxLockoutSeconds", t.maxLockoutSeconds ?? 900, 1, 86_400 * 365),
+    });
+  }
+  const database = options.database ?? process.env["SESSION_DATABASE_URL"] ?? "sqlite:sessions.db";
+  if (typeof database !== "string" && (typeof database !== "object" || database === null)) {
+    throw new InvalidOptionsError("database must be a URL string or a Kysely instance");
+  }
+  if (options.clock !== undefined && typeof options.clock !== "function") {
+    throw new InvalidOptionsError("clock must be a function returning a Date");
+  }
+  if (options.onEvent !== undefined && typeof options.onEvent !== "function") {
+    throw new InvalidOptionsError("onEvent must be a function");
+  }
+  return Object.freeze({
+    database,
+    sessionDurationMs: durationDays * DAY_MS,
+    absoluteLifetimeMs: options.absoluteLifetimeDays === undefined ? null : options.absoluteLifetimeDays * DAY_MS,
+    tablePrefix,
+    autoMigrate: options.autoMigrate ?? true,
+    password: resolvedPassword,
+    throttle,
+    clock: options.clock ?? (() => new Date()),
+    onEvent: options.onEvent ?? null,
+  });
+}
+
+function positive(name: string, value: number): void {
+  if (typeof value !== "number" || !Number.isFinite(value) || value <= 0 || value > 100 * 365) {
+    throw new InvalidOptionsError(`${name} must be a positive number of days (at most 36500)`);
+  }
+}
+
+function integer(name: string, value: number, min: number, max: number): number {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new InvalidOptionsError(`${name} must be an integer from ${min} to ${max}`);
+  }
+  return value;
+}

@@ -1,0 +1,389 @@
+import type { Kysely } from "kysely";
+import { connect } from "./database/connect.js";
+import type { DialectKind } from "./database/dialect.js";
+import { migrateToLatest } from "./database/migrations.js";
+import type { Database } from "./database/schema.js";
+import {
+  deleteExpiredBatch,
+  deleteSession,
+  deleteUserSessions,
+  findSessionByTokenHash,
+  insertSession,
+  listUserSessions,
+  updateSessionTimes,
+} from "./database/sessions.js";
+import { clearThrottle, deleteStaleThrottles, findThrottle, incrementFailures, lockUntil } from "./database/throttle.js";
+import {
+  deleteUserAndSessions,
+  findUserById,
+  findUserByKey,
+  insertUser,
+  isUniqueViolation,
+  updatePasswordHash,
+} from "./database/users.js";
+import { InvalidPasswordError, LoginThrottledError, UserNotFoundError, UsernameTakenError } from "./errors.js";
+import { emitEvent } from "./events.js";
+import { resolveOptions, type ResolvedOptions, type SessionManagerOptions } from "./options.js";
+import { PasswordHasher, isArgon2Hash, normalizePassword, requirePassword } from "./passwords.js";
+import { initialExpiry, isLive, refreshAt } from "./sessions.js";
+import { lockoutMs, retryAfterSeconds } from "./throttle.js";
+import { digestsEqual, generateSessionId, generateToken, hashToken, isWellFormedToken } from "./tokens.js";
+import type { AuthEvent, AuthEventType, Session, SessionCheck, SessionMeta, User } from "./types.js";
+import { normalizeUsername, requireUsername, type NormalizedUsername } from "./usernames.js";
+
+// Throttle rows of usernames nobody has tried for a day are forgotten by deleteExpiredSessions.
+const THROTTLE_MEMORY_MS = 24 * 60 * 60 * 1000;
+const EXPIRED_BATCH_SIZE = 1000;
+
+/** Options of `changePassword`. */
+export interface ChangePasswordOptions {
+  /** A token of this user to keep signed in; every other session of the user is revoked. */
+  keepToken?: string;
+}
+
+/**
+ * User accounts, password login and server-side sessions over one SQL database.
+ *
+ * ### Examples
+ *
+ * ```ts
+ * import { SessionManager } from "session-manager"
+ *
+ * const sm = new SessionManager({ database: "sqlite::memory:" })
+ * await sm.createUser("alice", "correct horse battery staple")
+ * const token = await sm.login("alice", "correct horse battery staple")
+ * const user = await sm.validateSession(token) // { id: 1, username: "alice", createdAt: … }
+ * await sm.close()
+ * ```
+ */
+export class SessionManager {
+  readonly #options: ResolvedOptions;
+  readonly #db: Kysely<Database>;
+  readonly #kind: DialectKind;
+  readonly #ownsDatabase: boolean;
+  readonly #passwords: PasswordHasher;
+  #migration: Promise<void> | null = null;
+  #migrated: boolean;
+
+  constructor(options: SessionManagerOptions = {}) {
+    this.#options = resolveOptions(options);
+    const connection = connect(this.#options.database, this.#options.tablePrefix);
+    this.#db = connection.db;
+    this.#kind = connection.kind;
+    this.#ownsDatabase = connection.owned;
+    this.#passwords = new PasswordHasher(this.#options.password);
+    this.#migrated = !this.#options.autoMigrate;
+  }
+
+  /** The SQL family of the database in use. */
+  get dialect(): DialectKind {
+    return this.#kind;
+  }
+
+  /**
+   * Creates or upgrades the library's tables. Idempotent, and safe when several processes call
+   * it at once. With `autoMigrate` (the default) the first operation calls it for you.
+   */
+  async migrate(): Promise<void> {
+    this.#migration ??= migrateToLatest(this.#db, this.#kind, this.#options.tablePrefix).then(
+      () => {
+        this.#migrated = true;
+      },
+      (error: unknown) => {
+        // A failed attempt (database down at start-up) is tried again by the next call.
+        this.#migration = null;
+        throw error;
+      },
+    );
+    return this.#migration;
+  }
+
+  /** Creates a user with an argon2id hash of the password. */
+  async createUser(username: string, password: string): Promise<User> {
+    const name = requireUsername(username);
+    const passwordHash = await this.#passwords.hash(requirePassword(password));
+    return this.#insertUser(name, passwordHash);
+  }
+
+  /**
+   * Creates a user from an argon2 PHC string made elsewhere (argon2i, argon2d or argon2id), for
+   * migrating accounts from another system. The hash is upgraded at the user's next login.
+   */
+  async importUser(username: string, passwordHash: string): Promise<User> {
+    const name = requireUsername(username);
+    if (!isArgon2Hash(passwordHash)) throw new InvalidPasswordError("passwordHash must be an argon2 PHC string");
+    return this.#insertUser(name, passwordHash);
+  }
+
+  /** The user with this username (compared case-insensitively after NFKC), or null. */
+  async getUser(username: string): Promise<User | null> {
+    const name = normalizeUsername(username);
+    if (name === null) return null;
+    await this.#ready();
+    return (await findUserByKey(this.#db, name.key))?.user ?? null;
+  }
+
+  /** The user with this id, or null. */
+  async getUserById(id: number): Promise<User | null> {
+    if (!isId(id)) return null;
+    await this.#ready();
+    return (await findUserById(this.#db, id))?.user ?? null;
+  }
+
+  /**
+   * The user when the password is right, else null. An unknown username costs the same time as
+   * a wrong password. Throws `LoginThrottledError` while the username is locked out.
+   */
+  async authenticateUser(username: string, password: string): Promise<User | null> {
+    return this.#authenticate(username, password, {});
+  }
+
+  /** Sets a new password and revokes every session of the user except `keepToken`. */
+  async changePassword(userId: number, newPassword: string, options: ChangePasswordOptions = {}): Promise<void> {
+    const password = requirePassword(newPassword);
+    if (!isId(userId)) throw new UserNotFoundError();
+    await this.#ready();
+    const passwordHash = await this.#passwords.hash(password);
+    if (!(await updatePasswordHash(this.#db, userId, passwordHash))) throw new UserNotFoundError();
+    let keepId: string | undefined;
+    if (isWellFormedToken(options.keepToken)) {
+      const kept = await findSessionByTokenHash(this.#db, hashToken(options.keepToken));
+      if (kept !== null && kept.session.userId === userId) keepId = kept.session.id;
+    }
+    await deleteUserSessions(this.#db, userId, this.#now(), keepId);
+    this.#emit("password_changed", { userId });
+  }
+
+  /** Deletes the user and all of its sessions; false when there was no such user. */
+  async deleteUser(userId: number): Promise<boolean> {
+    if (!isId(userId)) return false;
+    await this.#ready();
+    const deleted = await deleteUserAndSessions(this.#db, userId);
+    if (deleted) this.#emit("user_deleted", { userId });
+    return deleted;
+  }
+
+  /**
+   * Starts a session and returns its token, the only copy there will ever be: the database keeps
+   * a SHA-256 digest. Throws `UserNotFoundError` for an unknown user.
+   */
+  async createSession(userId: number, meta: SessionMeta = {}): Promise<string> {
+    if (!isId(userId)) throw new UserNotFoundError();
+    await this.#ready();
+    if ((await findUserById(this.#db, userId)) === null) throw new UserNotFoundError();
+    return this.#startSession(userId, meta);
+  }
+
+  /** The session's user, or null for any token that is not a live session's. Never throws for bad input. */
+  async validateSession(token: string): Promise<User | null> {
+    return (await this.checkSession(token))?.user ?? null;
+  }
+
+  /**
+   * The session and its user, or null. Extends the session past half of its life
+   * (`session.renewed` is then true) and writes nothing otherwise, but for an hourly
+   * `lastSeenAt`.
+   */
+  async checkSession(token: string): Promise<SessionCheck | null> {
+    if (!isWellFormedToken(token)) return null;
+    if (!this.#migrated) await this.migrate();
+    const tokenHash = hashToken(token);
+    const record = await findSessionByTokenHash(this.#db, tokenHash);
+    if (record === null || !digestsEqual(record.tokenHash, tokenHash)) return null;
+    const { session, user } = record;
+    const now = this.#now();
+    const times = { createdAt: session.createdAt.getTime(), expiresAt: session.expiresAt.getTime(), lastSeenAt: session.lastSeenAt?.getTime() ?? null };
+    if (!isLive(this.#options, times, now)) return null;
+    const refresh = refreshAt(this.#options, times, now);
+    if (refresh.kind === "renew") {
+      await updateSessionTimes(this.#db, session.id, { expiresAt: refresh.expiresAt, lastSeenAt: now });
+      session.expiresAt = new Date(refresh.expiresAt);
+      session.lastSeenAt = new Date(now);
+    } else if (refresh.kind === "touch") {
+      await updateSessionTimes(this.#db, session.id, { lastSeenAt: now });
+      session.lastSeenAt = new Date(now);
+    }
+    session.renewed = refresh.kind === "renew";
+    return { user, session };
+  }
+
+  /** Ends the session of this token; true when a live session was revoked. */
+  async revokeSession(token: string): Promise<boolean> {
+    return this.#endSession(token, "session_revoked");
+  }
+
+  /** Ends every session of the user; returns how many live sessions were revoked. */
+  async revokeSessions(userId: number): Promise<number> {
+    if (!isId(userId)) return 0;
+    await this.#ready();
+    const count = await deleteUserSessions(this.#db, userId, this.#now());
+    this.#emit("sessions_revoked", { userId });
+    return count;
+  }
+
+  /** Ends every session of the token's user but this one ("sign out other devices"). */
+  async revokeOtherSessions(token: string): Promise<number> {
+    const current = await this.checkSession(token);
+    if (current === null) return 0;
+    const count = await deleteUserSessions(this.#db, current.user.id, this.#now(), current.session.id);
+    this.#emit("sessions_revoked", { userId: current.user.id, sessionId: current.session.id });
+    return count;
+  }
+
+  /** Live sessions of the user, newest first. */
+  async listSessions(userId: number): Promise<Session[]> {
+    if (!isId(userId)) return [];
+    await this.#ready();
+    return listUserSessions(this.#db, userId, this.#now());
+  }
+
+  /**
+   * Authenticates and starts a session: the token, or null for a wrong username or password.
+   * Throws `LoginThrottledError` while the username is locked out.
+   */
+  async login(username: string, password: string, meta: SessionMeta = {}): Promise<string | null> {
+    const user = await this.#authenticate(username, password, meta);
+    if (user === null) return null;
+    return this.#startSession(user.id, meta, user.username);
+  }
+
+  /** Ends the session of this token; true when a live session was ended. */
+  async logout(token: string): Promise<boolean> {
+    return this.#endSession(token, "logout");
+  }
+
+  /** Deletes expired sessions (in batches, so no lock is held for long) and stale throttle state. */
+  async deleteExpiredSessions(options: { batchSize?: number; onProgress?: (deleted: number) => void } = {}): Promise<number> {
+    await this.#ready();
+    const batchSize = options.batchSize ?? EXPIRED_BATCH_SIZE;
+    const now = this.#now();
+    let total = 0;
+    for (;;) {
+      const deleted = await deleteExpiredBatch(this.#db, now, batchSize);
+      total += deleted;
+      if (deleted > 0) options.onProgress?.(total);
+      if (deleted < batchSize) break;
+    }
+    await deleteStaleThrottles(this.#db, now - THROTTLE_MEMORY_MS, now);
+    return total;
+  }
+
+  /** Releases the database connections the library opened; a caller's Kysely instance stays open. */
+  async close(): Promise<void> {
+    if (this.#migration !== null) await this.#migration.catch(() => {});
+    if (this.#ownsDatabase) await this.#db.destroy();
+  }
+
+  async #ready(): Promise<void> {
+    if (!this.#migrated) await this.migrate();
+  }
+
+  #now(): number {
+    return this.#options.clock().getTime();
+  }
+
+  async #insertUser(name: NormalizedUsername, passwordHash: string): Promise<User> {
+    await this.#ready();
+    const createdAt = this.#now();
+    let id: number;
+    try {
+      id = await insertUser(this.#db, this.#kind, { username: name.display, usernameKey: name.key, passwordHash, createdAt });
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new UsernameTakenError();
+      throw error;
+    }
+    this.#emit("user_created", { userId: id, username: name.display });
+    return { id, username: name.display, createdAt: new Date(createdAt) };
+  }
+
+  async #authenticate(usernameInput: string, passwordInput: string, meta: SessionMeta): Promise<User | null> {
+    const name = normalizeUsername(usernameInput);
+    const password = normalizePassword(passwordInput);
+    // Input that no account can match is refused before any hashing: nothing about users leaks.
+    if (name === null || password === null) return null;
+    await this.#ready();
+    const throttle = this.#options.throttle;
+    if (throttle !== null) {
+      const state = await findThrottle(this.#db, name.key);
+      const now = this.#now();
+      if (state !== null && state.lockedUntil > now) {
+        this.#emit("login_throttled", { username: name.display, ...eventMeta(meta) });
+        throw new LoginThrottledError(retryAfterSeconds(state.lockedUntil, now));
+      }
+    }
+    const record = await findUserByKey(this.#db, name.key);
+    const ok = record === null ? (await this.#passwords.verifyDummy(password), false) : await this.#passwords.verify(record.passwordHash, password);
+    if (!ok || record === null) {
+      await this.#recordFailure(name, meta);
+      return null;
+    }
+    if (throttle !== null) await clearThrottle(this.#db, name.key);
+    if (this.#passwords.needsRehash(record.passwordHash)) {
+      await updatePasswordHash(this.#db, record.user.id, await this.#passwords.hash(password));
+    }
+    return record.user;
+  }
+
+  async #recordFailure(name: NormalizedUsername, meta: SessionMeta): Promise<void> {
+    this.#emit("login_failed", { username: name.display, ...eventMeta(meta) });
+    const throttle = this.#options.throttle;
+    if (throttle === null) return;
+    const now = this.#now();
+    const failures = await incrementFailures(this.#db, this.#kind, name.key, now);
+    const lockout = lockoutMs(throttle, failures);
+    if (lockout > 0) await lockUntil(this.#db, name.key, now + lockout);
+  }
+
+  async #startSession(userId: number, meta: SessionMeta, username?: string): Promise<string> {
+    const token = generateToken();
+    const createdAt = this.#now();
+    const id = generateSessionId();
+    const ip = cleanMeta(meta.ip, 255);
+    const userAgent = cleanMeta(meta.userAgent, 1024);
+    await insertSession(this.#db, {
+      id,
+      tokenHash: hashToken(token),
+      userId,
+      createdAt,
+      expiresAt: initialExpiry(this.#options, createdAt),
+      ip,
+      userAgent,
+    });
+    if (username !== undefined) this.#emit("login", { userId, username, sessionId: id, ...eventMeta({ ip, userAgent }) });
+    return token;
+  }
+
+  async #endSession(token: string, type: "logout" | "session_revoked"): Promise<boolean> {
+    if (!isWellFormedToken(token)) return false;
+    await this.#ready();
+    const record = await findSessionByTokenHash(this.#db, hashToken(token));
+    if (record === null) return false;
+    const live = await deleteSession(this.#db, record.session.id, this.#now());
+    if (live) this.#emit(type, { userId: record.user.id, sessionId: record.session.id });
+    return live;
+  }
+
+  #emit(type: AuthEventType, fields: Omit<AuthEvent, "type" | "at">): void {
+    emitEvent(this.#options.onEvent, { type, at: new Date(this.#now()), ...fields });
+  }
+}
+
+function isId(value: unknown): value is number {
+  return typeof value === "number" && Number.isSafeInteger(value) && value > 0;
+}
+
+/** Request metadata as stored: strings only, bounded, without control characters (PostgreSQL refuses NUL). */
+function cleanMeta(value: unknown, max: number): string | null {
+  if (typeof value !== "string") return null;
+  const clean = value.slice(0, max * 2).replace(/[\u0000-\u001f\u007f]/g, "").slice(0, max).toWellFormed();
+  return clean === "" ? null : clean;
+}
+
+function eventMeta(meta: SessionMeta): Pick<AuthEvent, "ip" | "userAgent"> {
+  const result: Pick<AuthEvent, "ip" | "userAgent"> = {};
+  const ip = cleanMeta(meta.ip, 255);
+  const userAgent = cleanMeta(meta.userAgent, 1024);
+  if (ip !== null) result.ip = ip;
+  if (userAgent !== null) result.userAgent = userAgent;
+  return result;
+}

@@ -1,0 +1,46 @@
+/** Expiry rules of a session, as pure functions of times in milliseconds since the epoch. */
+
+export interface ExpiryPolicy {
+  readonly sessionDurationMs: number;
+  readonly absoluteLifetimeMs: number | null;
+}
+
+// lastSeenAt is kept to within this, so that validation writes at most once an hour per session.
+export const LAST_SEEN_RESOLUTION_MS = 60 * 60 * 1000;
+
+/** When a session created at `createdAt` stops being valid if it is never renewed. */
+export function initialExpiry(policy: ExpiryPolicy, createdAt: number): number {
+  return capped(policy, createdAt, createdAt + policy.sessionDurationMs);
+}
+
+/** True while a session may still be used at `now`. */
+export function isLive(policy: ExpiryPolicy, session: { createdAt: number; expiresAt: number }, now: number): boolean {
+  return now < capped(policy, session.createdAt, session.expiresAt);
+}
+
+/** What, if anything, validation at `now` has to write back. */
+export type Refresh =
+  | { kind: "none" }
+  | { kind: "renew"; expiresAt: number }
+  | { kind: "touch" };
+
+/**
+ * Sliding expiry: past half of its duration a session is extended to now + duration (never past
+ * the absolute cap); otherwise lastSeenAt is refreshed when it is an hour or more behind.
+ */
+export function refreshAt(
+  policy: ExpiryPolicy,
+  session: { createdAt: number; expiresAt: number; lastSeenAt: number | null },
+  now: number,
+): Refresh {
+  if (session.expiresAt - now < policy.sessionDurationMs / 2) {
+    const expiresAt = capped(policy, session.createdAt, now + policy.sessionDurationMs);
+    if (expiresAt > session.expiresAt) return { kind: "renew", expiresAt };
+  }
+  if (session.lastSeenAt === null || now - session.lastSeenAt >= LAST_SEEN_RESOLUTION_MS) return { kind: "touch" };
+  return { kind: "none" };
+}
+
+function capped(policy: ExpiryPolicy, createdAt: number, expiresAt: number): number {
+  return policy.absoluteLifetimeMs === null ? expiresAt : Math.min(expiresAt, createdAt + policy.absoluteLifetimeMs);
+}

@@ -1,0 +1,35 @@
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+
+// 24 random bytes: 192 bits, 32 base64url characters.
+const TOKEN_BYTES = 24;
+const TOKEN = /^[A-Za-z0-9_-]{32}$/;
+
+/** A new session token: 192 bits from the system CSPRNG, in `[A-Za-z0-9_-]`. */
+export function generateToken(): string {
+  return randomBytes(TOKEN_BYTES).toString("base64url");
+}
+
+/** A new public session id, unrelated to the token, safe to show and log. */
+export function generateSessionId(): string {
+  return randomBytes(16).toString("base64url");
+}
+
+/** Cheap shape check, so that garbage never reaches the database. */
+export function isWellFormedToken(token: unknown): token is string {
+  return typeof token === "string" && token.length === 32 && TOKEN.test(token);
+}
+
+/**
+ * The SHA-256 digest stored in place of the token. A high-entropy token needs no salt or slow
+ * hash: the digest only has to make a copy of the database useless for logging in.
+ */
+export function hashToken(token: string): string {
+  return createHash("sha256").update(token).digest("hex");
+}
+
+/** Compares two digests without leaking, through timing, where they first differ. */
+export function digestsEqual(a: string, b: string): boolean {
+  const left = Buffer.from(a);
+  const right = Buffer.from(b);
+  return left.length === right.length && timingSafeEqual(left, right);
+}
