@@ -1,0 +1,197 @@
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { SessionManager, type SessionManagerOptions } from "session-manager";
+
+/**
+ * The databases every core test runs against, like Kysely's DIALECTS. PostgreSQL and MySQL rows
+ * need SESSION_TEST_POSTGRES_URL / SESSION_TEST_MYSQL_URL (a server URL whose user may create
+ * databases); without them those rows are skipped with a message. SESSION_TEST_DATABASES
+ * (comma-separated names) narrows the list.
+ */
+export type DatabaseName = "sqlite-memory" | "sqlite-file" | "postgres" | "mysql";
+
+export interface TestDatabase {
+  name: DatabaseName;
+  /** Why the row is skipped, or null when it runs. */
+  skipReason: string | null;
+  /** Creates a fresh, empty database and returns its URL and how to drop it. */
+  create(): Promise<FreshDatabase>;
+}
+
+export interface FreshDatabase {
+  url: string;
+  drop(): Promise<void>;
+}
+
+/** Parameters that keep argon2id fast in tests; one test checks the real defaults. */
+export const FAST_PASSWORDS = { memoryCost: 256, timeCost: 1, parallelism: 1 } as const;
+
+const selected = process.env["SESSION_TEST_DATABASES"]?.split(",").map((name) => name.trim());
+
+function row(name: DatabaseName, skipReason: string | null, create: () => Promise<FreshDatabase>): TestDatabase {
+  const filtered = selected !== undefined && !selected.includes(name);
+  return { name, skipReason: filtered ? "not in SESSION_TEST_DATABASES" : skipReason, create };
+}
+
+const postgresUrl = process.env["SESSION_TEST_POSTGRES_URL"];
+const mysqlUrl = process.env["SESSION_TEST_MYSQL_URL"];
+
+export const DATABASES: readonly TestDatabase[] = [
+  row("sqlite-memory", null, async () => ({ url: "sqlite::memory:", drop: async () => {} })),
+  row("sqlite-file", null, async () => {
+    const dir = mkdtempSync(join(tmpdir(), "session-manager-"));
+    return { url: `sqlite:${join(dir, "sessions.db")}`, drop: async () => rmSync(dir, { recursive: true, force: true }) };
+  }),
+  row("postgres", postgresUrl ? null : "SESSION_TEST_POSTGRES_URL is not set", () => createPostgresDatabase(postgresUrl!)),
+  row("mysql", mysqlUrl ? null : "SESSION_TEST_MYSQL_URL is not set", () => createMysqlDatabase(mysqlUrl!)),
+];
+
+/** The rows that run; the skipped ones are announced once per test file. */
+export function runnableDatabases(): TestDatabase[] {
+  for (const database of DATABASES) {
+    if (database.skipReason !== null && database.skipReason !== "not in SESSION_TEST_DATABASES") {
+      process.stderr.write(`SKIPPED ${database.name} tests: ${database.skipReason}\n`);
+    }
+  }
+  return DATABASES.filter((database) => database.skipReason === null);
+}
+
+/** A clock the tests move by hand instead of sleeping. */
+export class TestClock {
+  #now: number;
+
+  constructor(start = Date.UTC(2026, 0, 1)) {
+    this.#now = start;
+  }
+
+  readonly now = (): Date => new Date(this.#now);
+
+  advance(ms: number): void {
+    this.#now += ms;
+  }
+
+  advanceDays(days: number): void {
+    this.advance(days * 24 * 60 * 60 * 1000);
+  }
+}
+
+/**
+ * Runs `suite` once per runnable database. Inside, `fixture.manager(options)` gives a
+ * SessionManager on that row's fresh database (closed after the file), with fast hashing.
+ */
+export function describeEachDatabase(title: string, suite: (fixture: DatabaseFixture) => void): void {
+  for (const database of DATABASES) {
+    if (database.skipReason !== null) {
+      describe.skip(`${database.name}: ${title} (skipped: ${database.skipReason})`, () => {
+        it("is skipped", () => {});
+      });
+      if (database.skipReason !== "not in SESSION_TEST_DATABASES") {
+        process.stderr.write(`SKIPPED ${database.name}: ${title}: ${database.skipReason}\n`);
+      }
+      continue;
+    }
+    describe(`${database.name}: ${title}`, () => {
+      const fixture = new DatabaseFixture(database);
+      beforeAll(() => fixture.setUp());
+      afterAll(() => fixture.tearDown());
+      suite(fixture);
+    });
+  }
+}
+
+export class DatabaseFixture {
+  readonly database: TestDatabase;
+  #fresh: FreshDatabase | null = null;
+  readonly #managers: SessionManager[] = [];
+
+  constructor(database: TestDatabase) {
+    this.database = database;
+  }
+
+  get url(): string {
+    if (this.#fresh === null) throw new Error("fixture not set up");
+    return this.#fresh.url;
+  }
+
+  async setUp(): Promise<void> {
+    this.#fresh = await this.database.create();
+  }
+
+  async tearDown(): Promise<void> {
+    await Promise.all(this.#managers.splice(0).map((manager) => manager.close()));
+    await this.#fresh?.drop();
+  }
+
+  /**
+   * A manager on this database. In-memory SQLite is one database per connection, so every
+   * manager of that row shares one connection through the first manager's URL semantics: tests
+   * that need two managers on one database use the file row or a server.
+   */
+  manager(options: SessionManagerOptions = {}): SessionManager {
+    const manager = new SessionManager({ database: this.url, password: FAST_PASSWORDS, ...options });
+    this.#managers.push(manager);
+    return manager;
+  }
+
+  /** A unique table prefix, so tests in one database never see each other's rows. */
+  static prefix(): string {
+    return `t${randomBytes(4).toString("hex")}_`;
+  }
+}
+
+/** A username no other test uses. */
+export function uniqueName(base = "user"): string {
+  return `${base}_${randomBytes(5).toString("hex")}`;
+}
+
+async function createPostgresDatabase(serverUrl: string): Promise<FreshDatabase> {
+  const { Client } = await import("pg");
+  const name = `sm_test_${randomBytes(6).toString("hex")}`;
+  const admin = new Client({ connectionString: serverUrl });
+  await admin.connect();
+  try {
+    await admin.query(`create database ${name}`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: async () => {
+      const client = new Client({ connectionString: serverUrl });
+      await client.connect();
+      try {
+        await client.query(`drop database if exists ${name} with (force)`);
+      } finally {
+        await client.end();
+      }
+    },
+  };
+}
+
+async function createMysqlDatabase(serverUrl: string): Promise<FreshDatabase> {
+  const mysql = await import("mysql2/promise");
+  const name = `sm_test_${randomBytes(6).toString("hex")}`;
+  const admin = await mysql.createConnection(serverUrl);
+  try {
+    await admin.query(`create database ${name} character set utf8mb4`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: async () => {
+      const client = await mysql.createConnection(serverUrl);
+      try {
+        await client.query(`drop database if exists ${name}`);
+      } finally {
+        await client.end();
+      }
+    },
+  };
+}
