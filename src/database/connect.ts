@@ -138,7 +138,7 @@ function splitPoolOptions(url: string, names: string[]): { connectionString: str
   return { connectionString: parsed.toString(), options };
 }
 
-async function loadPeer<T>(name: string, what: string, load: () => Promise<T>): Promise<T> {
+export async function loadPeer<T>(name: string, what: string, load: () => Promise<T>): Promise<T> {
   try {
     return await load();
   } catch (error) {

@@ -2,7 +2,11 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Kysely, SqliteDialect } from "kysely";
+import BetterSqlite3 from "better-sqlite3";
 import { SessionManager, type SessionManagerOptions } from "session-manager";
+import { connect } from "../../src/database/connect";
+import type { Database } from "../../src/database/schema";
 
 /**
  * The databases every core test runs against, like Kysely's DIALECTS. PostgreSQL and MySQL rows
@@ -22,6 +26,8 @@ export interface TestDatabase {
 
 export interface FreshDatabase {
   url: string;
+  /** Set where a URL cannot be opened twice (in-memory SQLite): every manager shares this instance. */
+  kysely?: Kysely<Database>;
   drop(): Promise<void>;
 }
 
@@ -39,7 +45,10 @@ const postgresUrl = process.env["SESSION_TEST_POSTGRES_URL"];
 const mysqlUrl = process.env["SESSION_TEST_MYSQL_URL"];
 
 export const DATABASES: readonly TestDatabase[] = [
-  row("sqlite-memory", null, async () => ({ url: "sqlite::memory:", drop: async () => {} })),
+  row("sqlite-memory", null, async () => {
+    const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: new BetterSqlite3(":memory:") }) });
+    return { url: "sqlite::memory:", kysely, drop: () => kysely.destroy() };
+  }),
   row("sqlite-file", null, async () => {
     const dir = mkdtempSync(join(tmpdir(), "session-manager-"));
     return { url: `sqlite:${join(dir, "sessions.db")}`, drop: async () => rmSync(dir, { recursive: true, force: true }) };
@@ -121,18 +130,26 @@ export class DatabaseFixture {
 
   async tearDown(): Promise<void> {
     await Promise.all(this.#managers.splice(0).map((manager) => manager.close()));
+    if (this.#raw !== null && this.#fresh?.kysely === undefined) await this.#raw.destroy();
     await this.#fresh?.drop();
   }
 
   /**
-   * A manager on this database. In-memory SQLite is one database per connection, so every
-   * manager of that row shares one connection through the first manager's URL semantics: tests
-   * that need two managers on one database use the file row or a server.
+   * A manager on this database. In-memory SQLite is one database per connection, so on that row
+   * every manager shares one Kysely instance (which also covers "bring your own Kysely").
    */
   manager(options: SessionManagerOptions = {}): SessionManager {
-    const manager = new SessionManager({ database: this.url, password: FAST_PASSWORDS, ...options });
+    const manager = new SessionManager({ database: this.#fresh?.kysely ?? this.url, password: FAST_PASSWORDS, ...options });
     this.#managers.push(manager);
     return manager;
+  }
+
+  #raw: Kysely<Database> | null = null;
+
+  /** A plain Kysely on the same database, for tests that look at the stored rows. */
+  raw(): Kysely<Database> {
+    this.#raw ??= this.#fresh?.kysely ?? connect(this.url, "").db;
+    return this.#raw;
   }
 
   /** A unique table prefix, so tests in one database never see each other's rows. */

@@ -1,0 +1,42 @@
+import type { Session } from "../../types.js";
+import { formatTable, formatTime, truncate } from "../table.js";
+import { requireExistingDatabase, requireUser, withManager, type CommandContext } from "./context.js";
+
+const HEADER = ["ID", "CREATED", "LAST SEEN", "EXPIRES", "IP", "USER AGENT"] as const;
+const ID_PREFIX = 8;
+// Used when stdout is not a terminal, so a log or a pipe gets a stable width.
+const DEFAULT_USER_AGENT_WIDTH = 60;
+const MIN_USER_AGENT_WIDTH = 20;
+
+/** `list-sessions USERNAME`: a table of the user's live sessions, newest first. */
+export async function listSessionsCommand(context: CommandContext): Promise<void> {
+  requireExistingDatabase(context.database);
+  const { user, sessions } = await withManager(context, { autoMigrate: true }, async (manager) => {
+    const user = await requireUser(manager, context.args[0]!);
+    return { user, sessions: await manager.listSessions(user.id) };
+  });
+  const out = context.io.stdout;
+  if (sessions.length === 0) {
+    out.write(`no active sessions for ${JSON.stringify(user.username)}\n`);
+    return;
+  }
+  const cells = sessions.map((session) => row(session, Number.POSITIVE_INFINITY));
+  // On a terminal the user agent gets what is left of the line; elsewhere a fixed width.
+  const others = HEADER.slice(0, -1).reduce(
+    (sum, title, column) => sum + Math.max(title.length, ...cells.map((cell) => [...cell[column]!].length)) + 2,
+    0,
+  );
+  const agentWidth = out.isTTY === true && out.columns !== undefined ? Math.max(MIN_USER_AGENT_WIDTH, out.columns - others - 1) : DEFAULT_USER_AGENT_WIDTH;
+  out.write(`${formatTable(HEADER, sessions.map((session) => row(session, agentWidth)))}\n`);
+}
+
+function row(session: Session, agentWidth: number): string[] {
+  return [
+    session.id.slice(0, ID_PREFIX),
+    formatTime(session.createdAt),
+    formatTime(session.lastSeenAt),
+    formatTime(session.expiresAt),
+    session.ip ?? "-",
+    truncate(session.userAgent ?? "-", agentWidth),
+  ];
+}

@@ -1,0 +1,105 @@
+import { SessionManagerError } from "../errors.js";
+import { parseCommandLine, usageLine, UsageError, type CommandLine, type CommandName } from "./args.js";
+import { cleanupCommand } from "./commands/cleanup.js";
+import type { CommandContext } from "./commands/context.js";
+import { createUserCommand } from "./commands/create-user.js";
+import { deleteUserCommand } from "./commands/delete-user.js";
+import { listSessionsCommand } from "./commands/list-sessions.js";
+import { migrateCommand } from "./commands/migrate.js";
+import { revokeCommand } from "./commands/revoke.js";
+import { InterruptedError, type CliIo } from "./io.js";
+
+export type { CliIo, CliInput, CliOutput } from "./io.js";
+
+/** Exit codes of `session-manager`. */
+export const EXIT_OK = 0;
+export const EXIT_ERROR = 1;
+export const EXIT_USAGE = 2;
+export const EXIT_INTERRUPTED = 130;
+
+const COMMANDS: Readonly<Record<CommandName, (context: CommandContext) => Promise<void>>> = {
+  migrate: migrateCommand,
+  "create-user": createUserCommand,
+  "delete-user": deleteUserCommand,
+  "list-sessions": listSessionsCommand,
+  revoke: revokeCommand,
+  cleanup: cleanupCommand,
+};
+
+/**
+ * Runs the `session-manager` command line and resolves to its exit code: 0 done, 1 an error
+ * reported on one line of stderr, 2 a usage error, 130 Ctrl-C at a prompt. Never rejects, and
+ * never prints a stack trace.
+ *
+ * ### Examples
+ *
+ * ```ts
+ * process.exitCode = await main(process.argv.slice(2), {
+ *   stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env,
+ * })
+ * ```
+ */
+export async function main(argv: readonly string[], io: CliIo): Promise<number> {
+  let commandLine: CommandLine;
+  try {
+    commandLine = parseCommandLine(argv);
+  } catch (error) {
+    if (!(error instanceof UsageError)) return reportError(io, error);
+    const help = error.command === null ? "session-manager --help" : `session-manager ${error.command} --help`;
+    io.stderr.write(`error: ${error.message}\n${usageLine(error.command)}\nrun "${help}" for details\n`);
+    return EXIT_USAGE;
+  }
+  if (commandLine.kind === "help") {
+    io.stdout.write(commandLine.text);
+    return EXIT_OK;
+  }
+  if (commandLine.kind === "version") {
+    io.stdout.write(`${io.version ?? "unknown"}\n`);
+    return EXIT_OK;
+  }
+  const context: CommandContext = {
+    io,
+    args: commandLine.args,
+    database: commandLine.database ?? nonEmpty(io.env["SESSION_DATABASE_URL"]) ?? "sqlite:sessions.db",
+    tablePrefix: commandLine.tablePrefix ?? nonEmpty(io.env["SESSION_TABLE_PREFIX"]) ?? "",
+    batchSize: commandLine.batchSize,
+  };
+  try {
+    await COMMANDS[commandLine.command](context);
+    return EXIT_OK;
+  } catch (error) {
+    if (error instanceof InterruptedError) return EXIT_INTERRUPTED;
+    return reportError(io, error);
+  }
+}
+
+function reportError(io: CliIo, error: unknown): number {
+  io.stderr.write(`error: ${describeError(error)}\n`);
+  return EXIT_ERROR;
+}
+
+/**
+ * One line about any thrown value. The library's own errors carry messages written for users;
+ * driver errors are shown by their message, and a network error with an empty one (Node's
+ * AggregateError over several addresses) by its first inner error.
+ */
+export function describeError(error: unknown): string {
+  if (error instanceof SessionManagerError) return oneLine(error.message);
+  if (error instanceof AggregateError && error.message === "" && error.errors.length > 0) {
+    return describeError(error.errors[0]);
+  }
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    if (error.message !== "") return oneLine(error.message);
+    return typeof code === "string" ? code : error.name;
+  }
+  return oneLine(String(error));
+}
+
+function oneLine(message: string): string {
+  return message.replace(/\s*\n\s*/g, " ").trim();
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value === "" ? undefined : value;
+}

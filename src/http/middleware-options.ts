@@ -1,0 +1,129 @@
+import { InvalidOptionsError } from "../errors.js";
+import { SessionManager } from "../session-manager.js";
+import { SessionCookie } from "./cookie.js";
+import { originOf } from "./csrf.js";
+
+/** Attributes of the session cookie; every one is optional. */
+export interface SessionCookieOptions {
+  /** `"auto"` (default): `Secure` when the request is HTTPS, as the framework sees it behind trusted proxies. */
+  secure?: "auto" | boolean;
+  /** Default `"lax"`. `"none"` needs `secure` to be `true` or `"auto"`. */
+  sameSite?: "lax" | "strict" | "none";
+  /** Default `"/"`. */
+  path?: string;
+  /** Default: none, a host-only cookie. */
+  domain?: string;
+}
+
+/** Options of `sessionMiddleware(options)` in every adapter. */
+export interface SessionMiddlewareOptions {
+  /** Default: one shared `new SessionManager()`, created on first use (SQLite `sessions.db`). */
+  manager?: SessionManager;
+  /** Default `"session"`. */
+  cookieName?: string;
+  cookie?: SessionCookieOptions;
+  /** Origin checks on POST, PUT, PATCH and DELETE that carry the session cookie. Default true. */
+  csrf?: boolean;
+  /** Further origins (`https://app.example.com`) allowed to send state-changing requests. */
+  trustedOrigins?: readonly string[];
+}
+
+/** Options of `loginHandler`, `registerHandler`, `logoutHandler` and `requireUser`. */
+export interface HandlerOptions {
+  /** Answer success with a 303 to this location instead of JSON (HTML forms). */
+  redirectTo?: string;
+  /**
+   * Answer a refused request (400, 401, 409, 413, 429) with a 303 to this location, its
+   * `error` query parameter set to the error code, instead of JSON (HTML forms).
+   */
+  failureRedirectTo?: string;
+}
+
+/** Handler options after validation. */
+export interface ResolvedHandlerOptions {
+  readonly redirectTo: string | null;
+  readonly failureRedirectTo: string | null;
+}
+
+/** Middleware options after validation: what every request of one middleware shares. */
+export interface ResolvedMiddlewareOptions {
+  readonly manager: SessionManager;
+  readonly cookie: SessionCookie;
+  readonly csrf: boolean;
+  readonly trustedOrigins: ReadonlySet<string>;
+}
+
+// RFC 6265 §4.1.1: a cookie name is an RFC 7230 token.
+const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+// Path and domain attribute values: no separators and no control characters.
+const ATTRIBUTE_VALUE = /^[\u0021-\u003a\u003c-\u007e]+$/;
+
+let defaultManager: SessionManager | null = null;
+
+/** The manager of `sessionMiddleware()` without one: created once, on first use, never at import. */
+export function getDefaultManager(): SessionManager {
+  defaultManager ??= new SessionManager();
+  return defaultManager;
+}
+
+/** Checks the middleware options once, at creation, so that bad configuration never waits for a request. */
+export function resolveMiddlewareOptions(options: SessionMiddlewareOptions = {}): ResolvedMiddlewareOptions {
+  if (options.manager !== undefined && !(options.manager instanceof SessionManager)) {
+    throw new InvalidOptionsError("manager must be a SessionManager");
+  }
+  const name = options.cookieName ?? "session";
+  if (typeof name !== "string" || !COOKIE_NAME.test(name)) throw new InvalidOptionsError("cookieName must be a cookie name token");
+  const cookie = options.cookie ?? {};
+  const secure = cookie.secure ?? "auto";
+  if (secure !== "auto" && typeof secure !== "boolean") throw new InvalidOptionsError('cookie.secure must be "auto", true or false');
+  const sameSite = cookie.sameSite ?? "lax";
+  if (sameSite !== "lax" && sameSite !== "strict" && sameSite !== "none") {
+    throw new InvalidOptionsError('cookie.sameSite must be "lax", "strict" or "none"');
+  }
+  if (sameSite === "none" && secure === false) throw new InvalidOptionsError("browsers refuse SameSite=None cookies without Secure");
+  const path = cookie.path ?? "/";
+  if (typeof path !== "string" || !path.startsWith("/") || !ATTRIBUTE_VALUE.test(path)) {
+    throw new InvalidOptionsError('cookie.path must start with "/" and hold no ";" or control characters');
+  }
+  const domain = cookie.domain;
+  if (domain !== undefined && (typeof domain !== "string" || !ATTRIBUTE_VALUE.test(domain))) {
+    throw new InvalidOptionsError("cookie.domain must be a domain name");
+  }
+  // RFC 6265bis §4.1.3: browsers drop prefixed cookies that break the prefix's rules, silently.
+  if (name.startsWith("__Secure-") && secure === false) throw new InvalidOptionsError("a __Secure- cookie needs Secure");
+  if (name.startsWith("__Host-") && (secure === false || path !== "/" || domain !== undefined)) {
+    throw new InvalidOptionsError('a __Host- cookie needs Secure, path "/" and no domain');
+  }
+  const trusted = options.trustedOrigins ?? [];
+  if (!Array.isArray(trusted)) throw new InvalidOptionsError("trustedOrigins must be an array of origins");
+  for (const origin of trusted) {
+    if (typeof origin !== "string" || originOf(origin) !== origin) {
+      throw new InvalidOptionsError(`trustedOrigins entries must be origins such as "https://app.example.com", got ${JSON.stringify(origin)}`);
+    }
+  }
+  const csrf = options.csrf ?? true;
+  if (typeof csrf !== "boolean") throw new InvalidOptionsError("csrf must be true or false");
+  return Object.freeze({
+    manager: options.manager ?? getDefaultManager(),
+    cookie: new SessionCookie(name, Object.freeze({ secure, sameSite, path, domain })),
+    csrf,
+    trustedOrigins: new Set(trusted),
+  });
+}
+
+/** Checks handler options at creation. */
+export function resolveHandlerOptions(options: HandlerOptions = {}): ResolvedHandlerOptions {
+  return Object.freeze({
+    redirectTo: location("redirectTo", options.redirectTo),
+    failureRedirectTo: location("failureRedirectTo", options.failureRedirectTo),
+  });
+}
+
+function location(name: string, value: string | undefined): string | null {
+  if (value === undefined) return null;
+  // A CR or LF would split the Location header.
+  if (typeof value !== "string" || value === "" || /[\u0000-\u001f\u007f]/.test(value)) {
+    throw new InvalidOptionsError(`${name} must be a non-empty URL or path`);
+  }
+  return value;
+}
