@@ -73,7 +73,7 @@ const COMMANDS: Readonly<Record<CommandName, CommandSpec>> = {
       "long, even with millions of rows. Shows a progress bar on a terminal and prints a summary line.\n" +
       "Run it daily from cron or a systemd timer.",
     options: { "batch-size": { type: "string" } },
-    optionHelp: [`  --batch-size N         sessions deleted per statement (default ${DEFAULT_BATCH_SIZE}, at most ${MAX_BATCH_SIZE})`],
+    optionHelp: [`  --batch-size N          sessions deleted per statement (default ${DEFAULT_BATCH_SIZE}, at most ${MAX_BATCH_SIZE})`],
     examples: [`${BIN} cleanup`, `${BIN} cleanup --batch-size 5000`],
   },
 };
@@ -86,10 +86,11 @@ const GLOBAL_OPTIONS = {
 } as const;
 
 const GLOBAL_OPTION_HELP = [
-  "  --database URL         sqlite:PATH, postgres://…, postgresql://…, mysql://… or mariadb://…",
-  "                         (default: $SESSION_DATABASE_URL, else sqlite:sessions.db)",
-  "  --table-prefix PREFIX  the tablePrefix your application uses (default: $SESSION_TABLE_PREFIX, else none)",
-  "  -h, --help             show help",
+  "  --database URL          sqlite:PATH, postgres://…, postgresql://…, mysql://… or mariadb://…",
+  "                          (default: $SESSION_DATABASE_URL, else sqlite:sessions.db)",
+  "  --table-prefix PREFIX   the tablePrefix your application uses",
+  "                          (default: $SESSION_TABLE_PREFIX, else none)",
+  "  -h, --help              show help",
 ];
 
 /** What the command line asks for. */
@@ -218,7 +219,7 @@ export function usageLine(command: CommandName | null): string {
 function globalHelp(): string {
   const commands = (Object.keys(COMMANDS) as CommandName[]).map((name) => {
     const spec = COMMANDS[name];
-    return `  ${[name, ...spec.args].join(" ").padEnd(23)}${spec.summary}`;
+    return `  ${[name, ...spec.args].join(" ").padEnd(24)}${spec.summary}`;
   });
   return [
     `usage: ${BIN} <command> [options]`,
@@ -230,7 +231,7 @@ function globalHelp(): string {
     "",
     "options:",
     ...GLOBAL_OPTION_HELP,
-    "  -v, --version          print the version",
+    "  -v, --version           print the version",
     "",
     `Run "${BIN} <command> --help" for a command's details.`,
     "",

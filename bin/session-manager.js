@@ -1,0 +1,16 @@
+#!/usr/bin/env node
+"use strict";
+
+// Kept tiny and in CommonJS so it runs on every supported Node without a build step of its own.
+const { main } = require("../dist/cjs/src/cli/main.js");
+const { version } = require("../package.json");
+
+main(process.argv.slice(2), {
+  stdin: process.stdin,
+  stdout: process.stdout,
+  stderr: process.stderr,
+  env: process.env,
+  version,
+}).then((code) => {
+  process.exitCode = code;
+});
