@@ -13,3 +13,5 @@ export {
 export type { SessionManagerOptions, PasswordOptions, ThrottleOptions } from "./options.js";
 export type { DialectKind } from "./database/dialect.js";
 export type * from "./types.js";
+export { readSessionCookie } from "./http/cookie.js";
+export type { SessionMiddlewareOptions, SessionCookieOptions, HandlerOptions } from "./http/middleware-options.js";

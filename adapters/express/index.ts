@@ -1,0 +1,93 @@
+import type { NextFunction, Request, RequestHandler, Response } from "express";
+import * as core from "../../src/http/index.js";
+import type { HandlerOptions, HttpResult, RequestReader, SessionMiddlewareOptions } from "../../src/http/index.js";
+import type { Session, User } from "../../src/types.js";
+
+export type { HandlerOptions, SessionCookieOptions, SessionMiddlewareOptions } from "../../src/http/index.js";
+
+declare global {
+  // Express types its request through this global namespace: merging is its extension point.
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace Express {
+    interface Request {
+      /** The signed-in user, or null; set by `sessionMiddleware()`. */
+      user: User | null;
+      /** The current session, or null; set by `sessionMiddleware()`. */
+      authSession: Session | null;
+    }
+  }
+}
+
+const reader: RequestReader<Request> = {
+  method: (req) => req.method,
+  header: (req, name) => {
+    const value = req.headers[name];
+    return typeof value === "string" ? value : undefined;
+  },
+  // req.protocol, req.host and req.secure follow the app's "trust proxy" setting.
+  origin: (req) => `${req.protocol}://${req.host}`,
+  secure: (req) => req.secure,
+  ip: (req) => req.ip,
+  parsedBody: (req) => req.body,
+  readBody: (req, limit) => core.readNodeBody(req, limit),
+};
+
+function send(res: Response, result: HttpResult): void {
+  for (const [name, value] of result.headers) res.append(name, value);
+  res.status(result.status);
+  if (result.body === null) res.end();
+  else res.json(result.body);
+}
+
+/**
+ * Sets `req.user` and `req.authSession` (null when anonymous), renews or clears the session
+ * cookie, and refuses cross-site state-changing requests that carry it (403).
+ *
+ * ```ts
+ * app.use(sessionMiddleware({ manager: new SessionManager({ database: "postgres://localhost/app" }) }))
+ * ```
+ */
+export function sessionMiddleware(options: SessionMiddlewareOptions = {}): RequestHandler {
+  const resolved = core.resolveMiddlewareOptions(options);
+  return function session(req: Request, res: Response, next: NextFunction): void {
+    core.bindMiddleware(req, resolved);
+    core.authenticate(resolved, reader, req).then((state) => {
+      if (state.setCookie !== null) res.append("Set-Cookie", state.setCookie);
+      if (state.forbidden) return send(res, core.FORBIDDEN);
+      req.user = state.user;
+      req.authSession = state.session;
+      next();
+    }, next);
+  };
+}
+
+/** Lets signed-in requests through; answers others 401 `{"error":"unauthorized"}` or 303 to `redirectTo`. */
+export function requireUser(options: HandlerOptions = {}): RequestHandler {
+  const answer = core.unauthorized(core.resolveHandlerOptions(options));
+  return function requireUser(req: Request, res: Response, next: NextFunction): void {
+    if (req.user) next();
+    else send(res, answer);
+  };
+}
+
+/** `POST` handler: logs in from a JSON or form body with `username` and `password`; 200 `{"user":…}` + cookie. */
+export function loginHandler(options: HandlerOptions = {}): RequestHandler {
+  return handler("loginHandler", core.login, options);
+}
+
+/** `POST` handler: creates the user and logs in; 201 `{"user":…}` + cookie, 409 when the name is taken. */
+export function registerHandler(options: HandlerOptions = {}): RequestHandler {
+  return handler("registerHandler", core.register, options);
+}
+
+/** `POST` handler: ends the session and clears the cookie; 204, or 303 to `redirectTo`. */
+export function logoutHandler(options: HandlerOptions = {}): RequestHandler {
+  return handler("logoutHandler", core.logout, options);
+}
+
+function handler(name: string, flow: typeof core.login, options: HandlerOptions): RequestHandler {
+  const resolved = core.resolveHandlerOptions(options);
+  return function sessionHandler(req: Request, res: Response, next: NextFunction): void {
+    new Promise<HttpResult>((resolve) => resolve(flow(core.boundMiddleware(req, name), resolved, reader, req))).then((result) => send(res, result), next);
+  };
+}

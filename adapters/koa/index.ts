@@ -1,0 +1,88 @@
+import type { Context, Middleware, Next, ParameterizedContext } from "koa";
+import * as core from "../../src/http/index.js";
+import type { HandlerOptions, HttpResult, RequestReader, SessionMiddlewareOptions } from "../../src/http/index.js";
+import type { Session, User } from "../../src/types.js";
+
+export type { HandlerOptions, SessionCookieOptions, SessionMiddlewareOptions } from "../../src/http/index.js";
+
+/** What `sessionMiddleware()` puts in `ctx.state`. */
+export interface SessionState {
+  /** The signed-in user, or null. */
+  user: User | null;
+  /** The current session, or null. */
+  session: Session | null;
+}
+
+const reader: RequestReader<Context> = {
+  method: (ctx) => ctx.method,
+  header: (ctx, name) => {
+    const value = ctx.headers[name];
+    return typeof value === "string" ? value : undefined;
+  },
+  // ctx.origin, ctx.secure and ctx.ip follow app.proxy.
+  origin: (ctx) => ctx.origin,
+  secure: (ctx) => ctx.secure,
+  ip: (ctx) => ctx.ip,
+  // Set by @koa/bodyparser or koa-body when one runs before the handler.
+  parsedBody: (ctx) => (ctx.request as { body?: unknown }).body,
+  readBody: (ctx, limit) => core.readNodeBody(ctx.req, limit),
+};
+
+function send(ctx: Context, result: HttpResult): void {
+  for (const [name, value] of result.headers) ctx.append(name, value);
+  ctx.status = result.status;
+  ctx.body = result.body;
+}
+
+/**
+ * Sets `ctx.state.user` and `ctx.state.session` (null when anonymous), renews or clears the
+ * session cookie, and refuses cross-site state-changing requests that carry it (403).
+ *
+ * ```ts
+ * const app = new Koa<SessionState>()
+ * app.use(sessionMiddleware({ manager: sm }))
+ * ```
+ */
+export function sessionMiddleware(options: SessionMiddlewareOptions = {}): Middleware<SessionState> {
+  const resolved = core.resolveMiddlewareOptions(options);
+  return async function session(ctx: ParameterizedContext<SessionState>, next: Next): Promise<void> {
+    core.bindMiddleware(ctx, resolved);
+    const state = await core.authenticate(resolved, reader, ctx);
+    if (state.setCookie !== null) ctx.append("Set-Cookie", state.setCookie);
+    if (state.forbidden) return send(ctx, core.FORBIDDEN);
+    ctx.state.user = state.user;
+    ctx.state.session = state.session;
+    await next();
+  };
+}
+
+/** Lets signed-in requests through; answers others 401 `{"error":"unauthorized"}` or 303 to `redirectTo`. */
+export function requireUser(options: HandlerOptions = {}): Middleware<SessionState> {
+  const answer = core.unauthorized(core.resolveHandlerOptions(options));
+  return async function requireUser(ctx: ParameterizedContext<SessionState>, next: Next): Promise<void> {
+    if (ctx.state.user) await next();
+    else send(ctx, answer);
+  };
+}
+
+/** Logs in from a JSON or form body with `username` and `password`; 200 `{"user":…}` + cookie. */
+export function loginHandler(options: HandlerOptions = {}): Middleware<SessionState> {
+  return handler("loginHandler", core.login, options);
+}
+
+/** Creates the user and logs in; 201 `{"user":…}` + cookie, 409 when the name is taken. */
+export function registerHandler(options: HandlerOptions = {}): Middleware<SessionState> {
+  return handler("registerHandler", core.register, options);
+}
+
+/** Ends the session and clears the cookie; 204, or 303 to `redirectTo`. */
+export function logoutHandler(options: HandlerOptions = {}): Middleware<SessionState> {
+  return handler("logoutHandler", core.logout, options);
+}
+
+function handler(name: string, flow: typeof core.login, options: HandlerOptions): Middleware<SessionState> {
+  const resolved = core.resolveHandlerOptions(options);
+  return async function sessionHandler(ctx: ParameterizedContext<SessionState>): Promise<void> {
+    send(ctx, await flow(core.boundMiddleware(ctx, name), resolved, reader, ctx));
+  };
+}

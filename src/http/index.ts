@@ -1,0 +1,17 @@
+/** The framework-neutral request logic the adapters translate; not a public entry point. */
+export { BODY_LIMIT_BYTES, readCredentials, readNodeBody, readWebBody, type Credentials, type CredentialsResult } from "./body.js";
+export { readSessionCookie, SessionCookie, type CookieAttributes } from "./cookie.js";
+export { isAllowedOrigin, isUnsafeMethod, originOf, type CsrfHeaders } from "./csrf.js";
+export { login, logout, register, serializeUser, unauthorized } from "./handlers.js";
+export { authenticate, bindMiddleware, boundMiddleware, FORBIDDEN, type RequestSession } from "./middleware.js";
+export {
+  getDefaultManager,
+  resolveHandlerOptions,
+  resolveMiddlewareOptions,
+  type HandlerOptions,
+  type ResolvedHandlerOptions,
+  type ResolvedMiddlewareOptions,
+  type SessionCookieOptions,
+  type SessionMiddlewareOptions,
+} from "./middleware-options.js";
+export type { HttpResult, JsonBody, RequestReader } from "./request.js";
