@@ -90,8 +90,13 @@ export class TestClock {
  * Runs `suite` once per runnable database. Inside, `fixture.manager(options)` gives a
  * SessionManager on that row's fresh database (closed after the file), with fast hashing.
  */
-export function describeEachDatabase(title: string, suite: (fixture: DatabaseFixture) => void): void {
+export function describeEachDatabase(
+  title: string,
+  suite: (fixture: DatabaseFixture) => void,
+  options: { except?: DatabaseName[] } = {},
+): void {
   for (const database of DATABASES) {
+    if (options.except?.includes(database.name)) continue;
     if (database.skipReason !== null) {
       describe.skip(`${database.name}: ${title} (skipped: ${database.skipReason})`, () => {
         it("is skipped", () => {});

@@ -1,0 +1,107 @@
+import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { DatabaseFixture, describeEachDatabase, uniqueName } from "../setup/databases";
+
+const ROOT = join(__dirname, "..", "..");
+
+/** One app process with its own SessionManager, answering requests over stdin/stdout. */
+class AppProcess {
+  readonly #child: ChildProcessWithoutNullStreams;
+  readonly #pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
+  #next = 0;
+
+  constructor(database: string, tablePrefix: string) {
+    this.#child = spawn(process.execPath, [join(ROOT, "test/setup/worker.cjs"), database, tablePrefix], { stdio: "pipe" });
+    createInterface({ input: this.#child.stdout }).on("line", (line) => {
+      const { id, result, error } = JSON.parse(line) as { id: number; result?: unknown; error?: { code: string | null; message: string } };
+      const pending = this.#pending.get(id)!;
+      this.#pending.delete(id);
+      if (error) pending.reject(Object.assign(new Error(error.message), { code: error.code }));
+      else pending.resolve(result);
+    });
+  }
+
+  call<T>(op: string, ...args: unknown[]): Promise<T> {
+    const id = this.#next++;
+    return new Promise<T>((resolve, reject) => {
+      this.#pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
+      this.#child.stdin.write(JSON.stringify({ id, op, args }) + "\n");
+    });
+  }
+
+  stop(): Promise<number | null> {
+    return new Promise((resolve) => {
+      this.#child.on("exit", (code) => resolve(code));
+      this.#child.stdin.end();
+    });
+  }
+}
+
+beforeAll(() => {
+  if (!existsSync(join(ROOT, "dist/cjs/src/index.js"))) throw new Error("run `npm run build` first (npm test does)");
+});
+
+// An in-memory SQLite database lives inside one process, so that row does not apply here.
+describeEachDatabase(
+  "several app processes on one database",
+  (fixture) => {
+  let apps: AppProcess[] = [];
+  const prefix = DatabaseFixture.prefix();
+  beforeAll(() => {
+    apps = Array.from({ length: 3 }, () => new AppProcess(fixture.url, prefix));
+  });
+  afterAll(async () => {
+    const codes = await Promise.all(apps.map((app) => app.stop()));
+    expect(codes).toEqual([0, 0, 0]);
+  });
+
+  it("migrates a fresh database from every process at the same moment", async () => {
+    await Promise.all(apps.map((app) => app.call("migrate")));
+    await Promise.all(apps.map((app) => app.call("migrate")));
+  });
+
+  it("validates in one process a session created in another, and refuses it everywhere once revoked", async () => {
+    const [a, b, c] = apps as [AppProcess, AppProcess, AppProcess];
+    const name = uniqueName();
+    await a.call("createUser", name, "password123");
+    const token = await a.call<string>("login", name, "password123");
+    expect(await b.call("validate", token)).toMatchObject({ username: name });
+    expect(await c.call("validate", token)).toMatchObject({ username: name });
+    expect(await c.call("revoke", token)).toBe(true);
+    expect(await a.call("validate", token)).toBeNull();
+    expect(await b.call("validate", token)).toBeNull();
+  });
+
+  it("refuses every session in every process right after revokeSessions in one", async () => {
+    const [a, b, c] = apps as [AppProcess, AppProcess, AppProcess];
+    const name = uniqueName();
+    const user = await a.call<{ id: number }>("createUser", name, "password123");
+    const tokens = await Promise.all([a, b, c, a, b, c].map((app) => app.call<string>("login", name, "password123")));
+    expect(await b.call("revokeAll", user.id)).toBe(6);
+    for (const app of apps) for (const token of tokens) expect(await app.call("validate", token)).toBeNull();
+  });
+
+  it("counts failed logins from every process toward one throttle", async () => {
+    const [a, b, c] = apps as [AppProcess, AppProcess, AppProcess];
+    const name = uniqueName();
+    await a.call("createUser", name, "password123");
+    const attempts = [...Array(4).fill(a), ...Array(3).fill(b), ...Array(3).fill(c)] as AppProcess[];
+    await Promise.all(attempts.map((app) => app.call("authenticate", name, "wrong password")));
+    for (const app of apps) {
+      await expect(app.call("authenticate", name, "password123")).rejects.toMatchObject({ code: "login_throttled" });
+    }
+  });
+
+  it("lets exactly one process create a contested username", async () => {
+    const name = uniqueName();
+    const results = await Promise.allSettled(apps.flatMap((app) => [app.call("createUser", name, "password123"), app.call("createUser", name.toUpperCase(), "password123")]));
+    expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
+    for (const result of results) {
+      if (result.status === "rejected") expect(result.reason).toMatchObject({ code: "username_taken" });
+    }
+  });
+  },
+  { except: ["sqlite-memory"] },
+);
