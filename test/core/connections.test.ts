@@ -1,5 +1,6 @@
 import { sql } from "kysely";
-import { describeEachDatabase, uniqueName } from "../setup/databases";
+import { SessionManager } from "session-manager";
+import { FAST_PASSWORDS, describeEachDatabase, uniqueName } from "../setup/databases";
 
 describeEachDatabase(
   "close()",
@@ -30,6 +31,26 @@ describeEachDatabase(
         after = await openConnections();
       }
       expect(after).toBe(before);
+    });
+
+    it("passes the pool size from the URL's query string to the driver", async () => {
+      const before = await openConnections();
+      const url = new URL(fixture.url);
+      url.searchParams.set(fixture.database.name === "postgres" ? "max" : "connectionLimit", "2");
+      const sm = new SessionManager({ database: url.toString(), password: FAST_PASSWORDS });
+      try {
+        const name = uniqueName();
+        await sm.createUser(name, "password123");
+        const token = (await sm.login(name, "password123"))!;
+        // Queries without hashing, all at once: an unbounded pool would open a connection for each.
+        await Promise.all(Array.from({ length: 12 }, () => sm.listSessions(1)));
+        await Promise.all(Array.from({ length: 12 }, () => sm.validateSession(token)));
+        const opened = (await openConnections()) - before;
+        expect(opened).toBeGreaterThan(0);
+        expect(opened).toBeLessThanOrEqual(2);
+      } finally {
+        await sm.close();
+      }
     });
   },
   { except: ["sqlite-memory", "sqlite-file"] },
