@@ -2,20 +2,11 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { transformSync } from "@swc/core";
+import ts from "typescript";
+import { ROOT, readmeBlocks } from "./readme-blocks";
 
-const ROOT = join(__dirname, "..", "..");
 // Inside the package, so that `import "session-manager"` resolves to the built package by name.
 const SCRATCH = join(ROOT, "test", "docs", ".scratch");
-
-/** The fenced code blocks of one README section, in order. */
-export function codeBlocks(section: string, language = "ts"): string[] {
-  const readme = readFileSync(join(ROOT, "README.md"), "utf8");
-  const start = readme.indexOf(`\n## ${section}\n`);
-  if (start < 0) throw new Error(`README has no section "${section}"`);
-  const end = readme.indexOf("\n## ", start + 1);
-  const body = readme.slice(start, end < 0 ? undefined : end);
-  return [...body.matchAll(new RegExp("```" + language + "\\n([\\s\\S]*?)```", "g"))].map((m) => m[1]!);
-}
 
 function runModule(name: string, source: string): string {
   const { code } = transformSync(source, { filename: `${name}.ts`, jsc: { parser: { syntax: "typescript" }, target: "es2022" }, module: { type: "es6" } });
@@ -28,17 +19,49 @@ beforeAll(() => mkdirSync(SCRATCH, { recursive: true }));
 afterAll(() => rmSync(SCRATCH, { recursive: true, force: true }));
 
 describe("README", () => {
+  const blocks = readmeBlocks();
+
   it("starts with the two commands", () => {
-    const readme = readFileSync(join(ROOT, "README.md"), "utf8");
-    const firstBlock = readme.slice(0, readme.indexOf("```", readme.indexOf("```") + 3));
-    expect(firstBlock).toContain("npm install && npm start");
-    expect(firstBlock).toContain("npm install && npm test");
+    const first = blocks[0]!;
+    expect(first.line).toBeLessThan(6);
+    expect(first.code).toContain("npm install && npm start");
+    expect(first.code).toContain("npm install && npm test");
   });
 
   it("runs the Quickstart as written", () => {
-    const [quickstart] = codeBlocks("Quickstart");
-    expect(quickstart).toContain("new SessionManager");
-    const output = runModule("quickstart", quickstart!);
+    const quickstart = blocks.find((b) => b.heading === "Quickstart" && b.language === "ts");
+    expect(quickstart?.code).toContain("new SessionManager");
+    const output = runModule("quickstart", quickstart!.code);
     expect(output.trim().split("\n")).toEqual(["Alice", "1", "null"]);
+  });
+
+  it("type-checks every TypeScript block against the package's types", () => {
+    const tsBlocks = blocks.filter((b) => b.language === "ts");
+    expect(tsBlocks.length).toBeGreaterThan(1);
+    const files = tsBlocks.map((block, index) => {
+      const file = join(SCRATCH, `block-${index}.ts`);
+      // Each block is its own module, as a reader would paste it into a file of their own.
+      writeFileSync(file, block.code.includes("import ") || block.code.includes("export ") ? block.code : `${block.code}\nexport {};\n`);
+      return { file, block };
+    });
+    const config = ts.readConfigFile(join(ROOT, "tsconfig.json"), ts.sys.readFile).config as { compilerOptions: object };
+    const { options } = ts.convertCompilerOptionsFromJson(config.compilerOptions, ROOT);
+    const program = ts.createProgram(
+      files.map((f) => f.file),
+      { ...options, noEmit: true, module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022, moduleResolution: ts.ModuleResolutionKind.Bundler, types: ["node"] },
+    );
+    const problems = ts.getPreEmitDiagnostics(program).map((d) => {
+      const entry = files.find((f) => f.file === d.file?.fileName);
+      const where = entry ? `README.md block at line ${entry.block.line} (${entry.block.heading})` : d.file?.fileName ?? "";
+      return `${where}: ${ts.flattenDiagnosticMessageText(d.messageText, "\n")}`;
+    });
+    expect(problems).toEqual([]);
+  });
+
+  it("names only files that exist in the repository", () => {
+    const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+    for (const [, path] of readme.matchAll(/\]\((\.\/[^)#]+)\)/g)) {
+      expect(() => readFileSync(join(ROOT, path!))).not.toThrow();
+    }
   });
 });
