@@ -1,4 +1,17 @@
-/** Stable machine-readable codes carried by every error the library throws. */
+/**
+ * Stable machine-readable codes carried by every error the library throws.
+ *
+ * ### Examples
+ *
+ * ```ts
+ * import { SessionManagerError, type SessionManagerErrorCode } from "session-manager"
+ *
+ * function status(error: unknown): number {
+ *   const code: SessionManagerErrorCode | null = error instanceof SessionManagerError ? error.code : null
+ *   return code === "username_taken" ? 409 : code === "login_throttled" ? 429 : 500
+ * }
+ * ```
+ */
 export type SessionManagerErrorCode =
   | "invalid_username"
   | "invalid_password"
@@ -15,6 +28,9 @@ export type SessionManagerErrorCode =
  * ### Examples
  *
  * ```ts
+ * import { SessionManager, SessionManagerError } from "session-manager"
+ *
+ * const sm = new SessionManager()
  * try {
  *   await sm.createUser("alice", "hunter2")
  * } catch (error) {
@@ -62,7 +78,22 @@ export class UserNotFoundError extends SessionManagerError {
   }
 }
 
-/** Too many failed logins on this username; try again after `retryAfterSeconds`. */
+/**
+ * Too many failed logins on this username; try again after `retryAfterSeconds`.
+ *
+ * ### Examples
+ *
+ * ```ts
+ * import { LoginThrottledError, SessionManager } from "session-manager"
+ *
+ * const sm = new SessionManager()
+ * try {
+ *   await sm.login("alice", "guess")
+ * } catch (error) {
+ *   if (error instanceof LoginThrottledError) console.log(`retry in ${error.retryAfterSeconds} s`)
+ * }
+ * ```
+ */
 export class LoginThrottledError extends SessionManagerError {
   readonly retryAfterSeconds: number;
 

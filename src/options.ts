@@ -3,7 +3,19 @@ import type { Kysely } from "kysely";
 import { InvalidOptionsError } from "./errors.js";
 import type { AuthEvent } from "./types.js";
 
-/** Argon2id parameters and the size of the hashing lane. */
+/**
+ * Argon2id parameters and the size of the hashing lane. Hashes already stored with other
+ * parameters are replaced at each user's next successful login.
+ *
+ * ### Examples
+ *
+ * ```ts
+ * import { SessionManager } from "session-manager"
+ *
+ * // 64 MiB, 3 passes, and at most two hashes at a time on this machine.
+ * const sm = new SessionManager({ password: { memoryCost: 65536, timeCost: 3, concurrency: 2 } })
+ * ```
+ */
 export interface PasswordOptions {
   /** Memory per hash in KiB. Default 19456 (19 MiB, OWASP). */
   memoryCost?: number;
@@ -15,7 +27,18 @@ export interface PasswordOptions {
   concurrency?: number;
 }
 
-/** Login throttling per username. */
+/**
+ * Login throttling per username, kept in the database so every process sees it.
+ *
+ * ### Examples
+ *
+ * ```ts
+ * import { SessionManager } from "session-manager"
+ *
+ * const strict = new SessionManager({ throttle: { maxFailures: 5, baseLockoutSeconds: 60 } })
+ * const off = new SessionManager({ throttle: false })
+ * ```
+ */
 export interface ThrottleOptions {
   /** Consecutive failures before the lockout starts. Default 10. */
   maxFailures?: number;
@@ -25,7 +48,25 @@ export interface ThrottleOptions {
   maxLockoutSeconds?: number;
 }
 
-/** Options of `new SessionManager(options)`; every one is optional. */
+/**
+ * Options of `new SessionManager(options)`; every one is optional. They are checked once, in the
+ * constructor, which throws `InvalidOptionsError` for a value out of range.
+ *
+ * ### Examples
+ *
+ * ```ts
+ * import { SessionManager } from "session-manager"
+ *
+ * const sm = new SessionManager({
+ *   database: "postgres://app:secret@localhost:5432/app",
+ *   sessionDurationDays: 7,
+ *   absoluteLifetimeDays: 90,
+ *   tablePrefix: "myapp_",
+ *   autoMigrate: false,
+ * })
+ * await sm.migrate()
+ * ```
+ */
 export interface SessionManagerOptions {
   /**
    * A URL (`sqlite:PATH`, `sqlite::memory:`, `postgres://…`, `postgresql://…`, `mysql://…`,

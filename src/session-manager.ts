@@ -52,7 +52,9 @@ export interface ChangePasswordOptions {
  * const sm = new SessionManager({ database: "sqlite::memory:" })
  * await sm.createUser("alice", "correct horse battery staple")
  * const token = await sm.login("alice", "correct horse battery staple")
- * const user = await sm.validateSession(token) // { id: 1, username: "alice", createdAt: … }
+ * if (token !== null) {
+ *   const user = await sm.validateSession(token) // { id: 1, username: "alice", createdAt: … }
+ * }
  * await sm.close()
  * ```
  */

@@ -1,4 +1,16 @@
-/** A user account. Never carries the password hash. */
+/**
+ * A user account. Never carries the password hash.
+ *
+ * ### Examples
+ *
+ * ```ts
+ * import { SessionManager, type User } from "session-manager"
+ *
+ * const sm = new SessionManager({ database: "sqlite::memory:" })
+ * const user: User = await sm.createUser("Alice", "correct horse battery staple")
+ * console.log(user.id, user.username, user.createdAt.toISOString())
+ * ```
+ */
 export interface User {
   id: number;
   /** The display form: trimmed and NFKC-normalized, case kept. */
@@ -6,7 +18,21 @@ export interface User {
   createdAt: Date;
 }
 
-/** A server-side session. `id` is its public identifier, never the token. */
+/**
+ * A server-side session. `id` is its public identifier, safe to show and log; never the token.
+ *
+ * ### Examples
+ *
+ * ```ts
+ * import { SessionManager, type Session } from "session-manager"
+ *
+ * const sm = new SessionManager({ database: "sqlite::memory:" })
+ * const user = await sm.createUser("alice", "correct horse battery staple")
+ * await sm.createSession(user.id, { ip: "203.0.113.7", userAgent: "Firefox" })
+ * const sessions: Session[] = await sm.listSessions(user.id)
+ * for (const s of sessions) console.log(s.id, s.ip, s.expiresAt)
+ * ```
+ */
 export interface Session {
   id: string;
   userId: number;
@@ -19,18 +45,47 @@ export interface Session {
   renewed?: boolean;
 }
 
-/** Where a session was created from, kept for `listSessions`. */
+/**
+ * Where a session was created from, kept for `listSessions` and audit events.
+ *
+ * ### Examples
+ *
+ * ```ts
+ * import { SessionManager } from "session-manager"
+ *
+ * const sm = new SessionManager({ database: "sqlite::memory:" })
+ * await sm.createUser("alice", "correct horse battery staple")
+ * await sm.login("alice", "correct horse battery staple", { ip: "203.0.113.7", userAgent: "Firefox" })
+ * ```
+ */
 export interface SessionMeta {
   ip?: string | null;
   userAgent?: string | null;
 }
 
-/** A validated session together with its user. */
+/**
+ * A validated session together with its user, as `checkSession` returns it.
+ *
+ * ### Examples
+ *
+ * ```ts
+ * import { SessionManager, type SessionCheck } from "session-manager"
+ *
+ * const sm = new SessionManager({ database: "sqlite::memory:" })
+ * const user = await sm.createUser("alice", "correct horse battery staple")
+ * const token = await sm.createSession(user.id)
+ * const check: SessionCheck | null = await sm.checkSession(token)
+ * if (check?.session.renewed) {
+ *   // send the cookie again with the new expiry
+ * }
+ * ```
+ */
 export interface SessionCheck {
   user: User;
   session: Session;
 }
 
+/** The kinds of audit event `onEvent` receives. */
 export type AuthEventType =
   | "user_created"
   | "user_deleted"
@@ -42,7 +97,21 @@ export type AuthEventType =
   | "sessions_revoked"
   | "password_changed";
 
-/** An audit event. Never carries a token, a password or a hash. */
+/**
+ * An audit event. Never carries a token, a password or a hash.
+ *
+ * ### Examples
+ *
+ * ```ts
+ * import { SessionManager, type AuthEvent } from "session-manager"
+ *
+ * const sm = new SessionManager({
+ *   onEvent(event: AuthEvent) {
+ *     if (event.type === "login_failed") console.warn("failed login for", event.username, "from", event.ip)
+ *   },
+ * })
+ * ```
+ */
 export interface AuthEvent {
   type: AuthEventType;
   at: Date;

@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { transformSync } from "@swc/core";
 import ts from "typescript";
-import { ROOT, readmeBlocks } from "./readme-blocks";
+import { ROOT, readmeBlocks, tsdocBlocks } from "./readme-blocks";
 
 // Inside the package, so that `import "session-manager"` resolves to the built package by name.
 const SCRATCH = join(ROOT, "test", "docs", ".scratch");
@@ -35,8 +35,10 @@ describe("README", () => {
     expect(output.trim().split("\n")).toEqual(["Alice", "1", "null"]);
   });
 
-  it("type-checks every TypeScript block against the package's types", () => {
-    const tsBlocks = blocks.filter((b) => b.language === "ts");
+  it("type-checks every TypeScript block, and every TSDoc example, against the package's types", () => {
+    const docExamples = tsdocBlocks(["src", "adapters"]);
+    expect(docExamples.length).toBeGreaterThan(10);
+    const tsBlocks = [...blocks.filter((b) => b.language === "ts"), ...docExamples];
     expect(tsBlocks.length).toBeGreaterThan(1);
     const files = tsBlocks.map((block, index) => {
       const file = join(SCRATCH, `block-${index}.ts`);
@@ -52,7 +54,11 @@ describe("README", () => {
     );
     const problems = ts.getPreEmitDiagnostics(program).map((d) => {
       const entry = files.find((f) => f.file === d.file?.fileName);
-      const where = entry ? `README.md block at line ${entry.block.line} (${entry.block.heading})` : d.file?.fileName ?? "";
+      const where = entry
+        ? entry.block.heading.includes(".ts")
+          ? `${entry.block.heading}:${entry.block.line} example`
+          : `README.md block at line ${entry.block.line} (${entry.block.heading})`
+        : d.file?.fileName ?? "";
       return `${where}: ${ts.flattenDiagnosticMessageText(d.messageText, "\n")}`;
     });
     expect(problems).toEqual([]);
