@@ -19,8 +19,8 @@ const reader: RequestReader<Context> = {
     const value = ctx.headers[name];
     return typeof value === "string" ? value : undefined;
   },
-  // ctx.origin, ctx.secure and ctx.ip follow app.proxy.
-  origin: (ctx) => ctx.origin,
+  // ctx.protocol, ctx.host, ctx.secure and ctx.ip follow app.proxy (Koa 3's ctx.origin is the Origin header).
+  origin: (ctx) => `${ctx.protocol}://${ctx.host}`,
   secure: (ctx) => ctx.secure,
   ip: (ctx) => ctx.ip,
   // Set by @koa/bodyparser or koa-body when one runs before the handler.
@@ -30,8 +30,9 @@ const reader: RequestReader<Context> = {
 
 function send(ctx: Context, result: HttpResult): void {
   for (const [name, value] of result.headers) ctx.append(name, value);
-  ctx.status = result.status;
+  // Koa turns a null body into 204 unless the status comes after it.
   ctx.body = result.body;
+  ctx.status = result.status;
 }
 
 /**
