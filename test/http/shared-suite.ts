@@ -42,6 +42,24 @@ const PASSWORD = "correct horse battery";
 
 /** The HTTP behaviour every adapter must have, over the given database rows. */
 export function runSharedSuite(harness: AdapterHarness, databases: readonly DatabaseName[] = ["sqlite-memory"]): void {
+  // Once per file: the default manager lives as long as the module.
+  describe(`${harness.name}: sessionMiddleware() without a manager`, () => {
+    it("shares one lazily created default manager between middlewares without one", async () => {
+      const previous = process.env["SESSION_DATABASE_URL"];
+      process.env["SESSION_DATABASE_URL"] = "sqlite::memory:";
+      try {
+        const first = harness.createApp({ manager: undefined, options: {}, trustProxy: false, frameworkBodyParser: false });
+        const second = harness.createApp({ manager: undefined, options: {}, trustProxy: false, frameworkBodyParser: false });
+        const res = await post(first, "/register").send({ username: uniqueName(), password: PASSWORD }).expect(201);
+        await get(second, "/me").set("Cookie", `session=${sessionCookie(res).value}`).expect(200);
+      } finally {
+        if (previous === undefined) delete process.env["SESSION_DATABASE_URL"];
+        else process.env["SESSION_DATABASE_URL"] = previous;
+        await getDefaultManager().close();
+      }
+    });
+  });
+
   for (const database of DATABASES.filter((row) => databases.includes(row.name))) {
     if (database.skipReason !== null) {
       process.stderr.write(`SKIPPED ${harness.name} HTTP suite on ${database.name}: ${database.skipReason}\n`);
@@ -367,21 +385,6 @@ function defineTests(harness: AdapterHarness, fixture: DatabaseFixture): void {
       expect(make({ cookie: { sameSite: "none", secure: false } })).toThrow(InvalidOptionsError);
       expect(make({ cookieName: "__Host-session", cookie: { domain: "example.com" } })).toThrow(InvalidOptionsError);
       expect(make({ trustedOrigins: ["https://example.com", "http://localhost:8080"] })).not.toThrow();
-    });
-
-    it("shares one lazily created default manager between middlewares without one", async () => {
-      const previous = process.env["SESSION_DATABASE_URL"];
-      process.env["SESSION_DATABASE_URL"] = "sqlite::memory:";
-      try {
-        const first = harness.createApp({ manager: undefined, options: {}, trustProxy: false, frameworkBodyParser: false });
-        const second = harness.createApp({ manager: undefined, options: {}, trustProxy: false, frameworkBodyParser: false });
-        const res = await post(first, "/register").send({ username: uniqueName(), password: PASSWORD }).expect(201);
-        await get(second, "/me").set("Cookie", `session=${sessionCookie(res).value}`).expect(200);
-      } finally {
-        if (previous === undefined) delete process.env["SESSION_DATABASE_URL"];
-        else process.env["SESSION_DATABASE_URL"] = previous;
-        await getDefaultManager().close();
-      }
     });
   });
 
