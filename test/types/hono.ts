@@ -1,0 +1,22 @@
+// Compile-time checks of the Hono adapter's public types; run by `tsc --noEmit -p .`.
+import { Hono } from "hono";
+import type { Session, User } from "session-manager";
+import { loginHandler, logoutHandler, registerHandler, requireUser, sessionMiddleware, type SessionVariables } from "session-manager/hono";
+import { assertType, type Equal } from "./expect-type.js";
+
+const app = new Hono<{ Variables: SessionVariables }>();
+app.use(sessionMiddleware());
+app.post("/login", loginHandler());
+app.post("/register", registerHandler());
+app.post("/logout", logoutHandler({ redirectTo: "/login" }));
+app.get("/me", requireUser(), (c) => {
+  const user = c.get("user");
+  const session = c.get("session");
+  assertType<Equal<typeof user, User | null>>();
+  assertType<Equal<typeof session, Session | null>>();
+  // @ts-expect-error c.get("user") may be null
+  assertType<Equal<typeof user, User>>();
+  // @ts-expect-error only the declared variables exist
+  c.get("token");
+  return c.json(user);
+});
