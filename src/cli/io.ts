@@ -34,3 +34,8 @@ export class InterruptedError extends Error {
     super("interrupted");
   }
 }
+
+/** The width of a terminal, or 80 when it reports none (a pseudo-terminal may say 0). */
+export function terminalColumns(out: CliOutput): number {
+  return out.columns !== undefined && out.columns > 0 ? out.columns : 80;
+}

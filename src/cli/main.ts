@@ -1,12 +1,6 @@
 import { SessionManagerError } from "../errors.js";
 import { parseCommandLine, usageLine, UsageError, type CommandLine, type CommandName } from "./args.js";
-import { cleanupCommand } from "./commands/cleanup.js";
 import type { CommandContext } from "./commands/context.js";
-import { createUserCommand } from "./commands/create-user.js";
-import { deleteUserCommand } from "./commands/delete-user.js";
-import { listSessionsCommand } from "./commands/list-sessions.js";
-import { migrateCommand } from "./commands/migrate.js";
-import { revokeCommand } from "./commands/revoke.js";
 import { InterruptedError, type CliIo } from "./io.js";
 
 export type { CliIo, CliInput, CliOutput } from "./io.js";
@@ -17,13 +11,16 @@ export const EXIT_ERROR = 1;
 export const EXIT_USAGE = 2;
 export const EXIT_INTERRUPTED = 130;
 
-const COMMANDS: Readonly<Record<CommandName, (context: CommandContext) => Promise<void>>> = {
-  migrate: migrateCommand,
-  "create-user": createUserCommand,
-  "delete-user": deleteUserCommand,
-  "list-sessions": listSessionsCommand,
-  revoke: revokeCommand,
-  cleanup: cleanupCommand,
+type Command = (context: CommandContext) => Promise<void>;
+
+// Loaded on use: help and usage errors then answer without loading database drivers or argon2.
+const COMMANDS: Readonly<Record<CommandName, () => Promise<Command>>> = {
+  migrate: async () => (await import("./commands/migrate.js")).migrateCommand,
+  "create-user": async () => (await import("./commands/create-user.js")).createUserCommand,
+  "delete-user": async () => (await import("./commands/delete-user.js")).deleteUserCommand,
+  "list-sessions": async () => (await import("./commands/list-sessions.js")).listSessionsCommand,
+  revoke: async () => (await import("./commands/revoke.js")).revokeCommand,
+  cleanup: async () => (await import("./commands/cleanup.js")).cleanupCommand,
 };
 
 /**
@@ -65,7 +62,8 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     batchSize: commandLine.batchSize,
   };
   try {
-    await COMMANDS[commandLine.command](context);
+    const command = await COMMANDS[commandLine.command]();
+    await command(context);
     return EXIT_OK;
   } catch (error) {
     if (error instanceof InterruptedError) return EXIT_INTERRUPTED;

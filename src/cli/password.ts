@@ -18,13 +18,21 @@ export async function readPassword(
     if (line === null) throw new CliError("no password on standard input: pipe one line in, or run in a terminal to be asked");
     return line;
   }
-  const reader = new HiddenLineReader(input, prompts);
-  const password = await reader.ask("Password: ");
-  options.check?.(password);
-  if (options.confirm && (await reader.ask("Repeat password: ")) !== password) {
-    throw new CliError("the passwords do not match");
+  // Raw mode goes on before the first prompt and stays on between the two, so keys typed ahead
+  // are never echoed.
+  input.setRawMode(true);
+  try {
+    const reader = new HiddenLineReader(input, prompts);
+    const password = await reader.ask("Password: ");
+    options.check?.(password);
+    if (options.confirm && (await reader.ask("Repeat password: ")) !== password) {
+      throw new CliError("the passwords do not match");
+    }
+    return password;
+  } finally {
+    input.setRawMode(false);
+    input.pause();
   }
-  return password;
 }
 
 /** The first line of the stream, or null when it ends before giving a single character. */
@@ -43,7 +51,7 @@ export async function readFirstLine(input: CliInput): Promise<string | null> {
 }
 
 /**
- * Line input from a terminal in raw mode, where the terminal neither echoes nor handles editing
+ * Line input from a terminal in raw mode (set by the caller), where the terminal neither echoes nor handles editing
  * keys, so backspace, Ctrl-U and Ctrl-C are handled here. Keys typed ahead of the next prompt are
  * kept for it.
  */
@@ -61,13 +69,11 @@ class HiddenLineReader {
     const input = this.#input;
     this.#prompts.write(prompt);
     input.setEncoding("utf8");
-    input.setRawMode?.(true);
     return new Promise<string>((resolve, reject) => {
       let value = "";
       const finish = (): void => {
         input.removeListener("data", onData);
         input.removeListener("end", onEnd);
-        input.setRawMode?.(false);
         input.pause();
         this.#prompts.write("\n");
       };

@@ -1,4 +1,4 @@
-import type { CliOutput } from "./io.js";
+import { terminalColumns, type CliOutput } from "./io.js";
 
 // Redrawing more often than this only costs terminal output nobody can read.
 const REDRAW_MS = 100;
@@ -37,7 +37,7 @@ export class ProgressBar {
     this.#drawn = true;
     // Rows that expired after the count was taken can push the count past the total.
     if (this.#total !== null && done > this.#total) this.#total = done;
-    this.#out.write(`\r${renderProgress(done, this.#total, this.#label, this.#out.columns ?? 80)}\u001b[K`);
+    this.#out.write(`\r${renderProgress(done, this.#total, this.#label, terminalColumns(this.#out))}\u001b[K`);
   }
 }
 

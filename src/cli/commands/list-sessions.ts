@@ -1,4 +1,5 @@
 import type { Session } from "../../types.js";
+import { terminalColumns } from "../io.js";
 import { formatTable, formatTime, truncate } from "../table.js";
 import { requireExistingDatabase, requireUser, withManager, type CommandContext } from "./context.js";
 
@@ -26,7 +27,7 @@ export async function listSessionsCommand(context: CommandContext): Promise<void
     (sum, title, column) => sum + Math.max(title.length, ...cells.map((cell) => [...cell[column]!].length)) + 2,
     0,
   );
-  const agentWidth = out.isTTY === true && out.columns !== undefined ? Math.max(MIN_USER_AGENT_WIDTH, out.columns - others - 1) : DEFAULT_USER_AGENT_WIDTH;
+  const agentWidth = out.isTTY === true ? Math.max(MIN_USER_AGENT_WIDTH, terminalColumns(out) - others - 1) : DEFAULT_USER_AGENT_WIDTH;
   out.write(`${formatTable(HEADER, sessions.map((session) => row(session, agentWidth)))}\n`);
 }
 

@@ -1,0 +1,471 @@
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { randomBytes } from "node:crypto";
+import { SessionManager } from "session-manager";
+import { DATABASES, DatabaseFixture, uniqueName } from "../setup/databases";
+
+/**
+ * Runs the built `bin/session-manager.js` as a child process, the way users run it, against every
+ * database a second process can reach. Terminal behaviour (the hidden password prompt, the
+ * progress bar) runs under util-linux `script`, which gives the child a pseudo-terminal.
+ */
+
+const ROOT = join(__dirname, "..", "..");
+const BIN = join(ROOT, "bin", "session-manager.js");
+const VERSION: string = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).version;
+const DAY_MS = 24 * 60 * 60 * 1000;
+const PASSWORD = "correct horse battery";
+const HAS_SCRIPT = spawnSync("script", ["--version"]).status === 0;
+const postgresUrl = process.env["SESSION_TEST_POSTGRES_URL"];
+
+interface Result {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+interface RunOptions {
+  /** Written to stdin, which is then closed; stdin is closed at once without it. */
+  input?: string;
+  env?: Record<string, string>;
+  cwd?: string;
+}
+
+/** The environment without the variables the CLI reads, so the caller's shell cannot leak in. */
+function baseEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [name, value] of Object.entries(process.env)) {
+    if (value !== undefined && name !== "SESSION_DATABASE_URL" && name !== "SESSION_TABLE_PREFIX") env[name] = value;
+  }
+  return env;
+}
+
+function run(args: string[], options: RunOptions = {}): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd: options.cwd ?? ROOT,
+      env: { ...baseEnv(), ...options.env },
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+    const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
+    child.on("error", reject);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+    child.stdin.end(options.input ?? "");
+  });
+}
+
+/**
+ * Runs the CLI on a pseudo-terminal. Each step waits until the terminal output holds `when`
+ * (counted from after the previous step's match), then types `type`.
+ */
+function runInTerminal(args: string[], steps: { when: string; type: string }[] = []): Promise<Result> {
+  const command = [process.execPath, BIN, ...args].map((word) => `'${word.replace(/'/g, `'\\''`)}'`).join(" ");
+  return new Promise((resolve, reject) => {
+    const child = spawn("script", ["--quiet", "--flush", "--return", "--command", command, "/dev/null"], {
+      cwd: ROOT,
+      env: { ...baseEnv(), COLUMNS: "100", LINES: "40" },
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    let output = "";
+    let searchFrom = 0;
+    let step = 0;
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
+      output += chunk;
+      while (step < steps.length) {
+        const at = output.indexOf(steps[step]!.when, searchFrom);
+        if (at === -1) break;
+        searchFrom = at + steps[step]!.when.length;
+        child.stdin.write(steps[step]!.type);
+        step++;
+      }
+    });
+    const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
+    child.on("error", reject);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      // The terminal turns each "\n" into "\r\n"; tests compare plain lines.
+      resolve({ code, stdout: output.replace(/\r\n/g, "\n"), stderr: "" });
+    });
+  });
+}
+
+/** A one-line error on stderr and nothing that looks like a stack trace. */
+function expectOneLineError(result: Result, code: number, message: string | RegExp): void {
+  expect(result.code).toBe(code);
+  expect(result.stdout).toBe("");
+  const lines = result.stderr.split("\n").filter((line) => line !== "");
+  const first = lines[0] ?? "";
+  if (typeof message === "string") expect(first).toBe(`error: ${message}`);
+  else expect(first).toMatch(message);
+  expect(result.stderr).not.toMatch(/^\s+at /m);
+  if (code === 1) expect(lines).toHaveLength(1);
+}
+
+beforeAll(() => {
+  // `npm test` builds first; a lone `npx jest test/cli` on a clean checkout builds here.
+  if (!existsSync(join(ROOT, "dist", "cjs", "src", "cli", "main.js"))) {
+    execFileSync("npm", ["run", "build"], { cwd: ROOT, stdio: "inherit" });
+  }
+}, 120_000);
+
+describe("session-manager CLI: help, version and usage errors", () => {
+  it("prints the global help on --help and -h, naming every command", async () => {
+    for (const flag of ["--help", "-h"]) {
+      const result = await run([flag]);
+      expect(result.code).toBe(0);
+      expect(result.stderr).toBe("");
+      expect(result.stdout).toMatch(/^usage: session-manager <command> \[options\]/);
+      for (const command of ["migrate", "create-user USERNAME", "delete-user USERNAME", "list-sessions USERNAME", "revoke USERNAME", "cleanup"]) {
+        expect(result.stdout).toContain(`  ${command} `);
+      }
+      expect(result.stdout).toContain("--database URL");
+      expect(result.stdout).toContain("exit codes: 0 done, 1 error");
+    }
+  });
+
+  it.each([
+    ["migrate", "usage: session-manager migrate [--database URL]"],
+    ["create-user", "usage: session-manager create-user USERNAME [--database URL]"],
+    ["delete-user", "usage: session-manager delete-user USERNAME [--database URL]"],
+    ["list-sessions", "usage: session-manager list-sessions USERNAME [--database URL]"],
+    ["revoke", "usage: session-manager revoke USERNAME [--database URL]"],
+    ["cleanup", "usage: session-manager cleanup [--database URL] [--batch-size N]"],
+  ])("prints the help of %s with --help, -h and help", async (command, usage) => {
+    const results = await Promise.all([run([command, "--help"]), run(["-h", command]), run(["help", command])]);
+    for (const result of results) {
+      expect(result.code).toBe(0);
+      expect(result.stderr).toBe("");
+      expect(result.stdout.split("\n")[0]).toBe(usage);
+      expect(result.stdout).toContain("examples:");
+    }
+    expect(results[1]!.stdout).toBe(results[0]!.stdout);
+    expect(results[2]!.stdout).toBe(results[0]!.stdout);
+  });
+
+  it("mentions --batch-size only in the help of cleanup", async () => {
+    expect((await run(["cleanup", "--help"])).stdout).toContain("--batch-size N");
+    expect((await run(["revoke", "--help"])).stdout).not.toContain("--batch-size");
+  });
+
+  it("prints the package version on --version and -v", async () => {
+    for (const flag of ["--version", "-v"]) {
+      expect(await run([flag])).toEqual({ code: 0, stdout: `${VERSION}\n`, stderr: "" });
+    }
+  });
+
+  it.each([
+    [[], "missing command", "usage: session-manager <command> [options]"],
+    [["frobnicate"], 'unknown command "frobnicate"', "usage: session-manager <command> [options]"],
+    [["help", "frobnicate"], 'unknown command "frobnicate"', "usage: session-manager <command> [options]"],
+    [["migrate", "--frob"], 'unknown option "--frob"', "usage: session-manager migrate [--database URL]"],
+    [["revoke", "alice", "--batch-size", "10"], 'unknown option "--batch-size"', "usage: session-manager revoke USERNAME [--database URL]"],
+    [["create-user"], "missing USERNAME", "usage: session-manager create-user USERNAME [--database URL]"],
+    [["delete-user", "alice", "bob"], 'unexpected argument "bob"', "usage: session-manager delete-user USERNAME [--database URL]"],
+    [["migrate", "now"], 'unexpected argument "now"', "usage: session-manager migrate [--database URL]"],
+    [["cleanup", "--batch-size", "0"], "--batch-size must be a whole number from 1 to 100000", "usage: session-manager cleanup"],
+    [["cleanup", "--batch-size", "ten"], "--batch-size must be a whole number from 1 to 100000", "usage: session-manager cleanup"],
+    [["cleanup", "--batch-size", "100001"], "--batch-size must be a whole number from 1 to 100000", "usage: session-manager cleanup"],
+    [["migrate", "--database"], "option '--database <value>' argument missing", "usage: session-manager migrate"],
+    [["migrate", "--database="], "--database needs a value", "usage: session-manager migrate"],
+  ])("exits 2 with usage on stderr for %j", async (args, message, usage) => {
+    const result = await run(args);
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe("");
+    const lines = result.stderr.trimEnd().split("\n");
+    expect(lines[0]).toBe(`error: ${message}`);
+    expect(lines[1]!.startsWith(usage)).toBe(true);
+    expect(lines[2]).toMatch(/^run "session-manager (\S+ )?--help" for details$/);
+    expect(lines).toHaveLength(3);
+  });
+
+  it("reports an unknown database URL scheme on one line with exit 1", async () => {
+    const result = await run(["migrate", "--database", "ftp://example.com/db"]);
+    expectOneLineError(result, 1, /^error: unsupported database URL scheme "ftp": use sqlite:/);
+  });
+});
+
+describe("session-manager CLI: database selection", () => {
+  let dir: string;
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "session-manager-cli-"));
+  });
+
+  afterEach(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("defaults to sqlite:sessions.db in the working directory", async () => {
+    const result = await run(["migrate"], { cwd: dir });
+    expect(result).toEqual({ code: 0, stdout: "schema is up to date in sqlite:sessions.db\n", stderr: "" });
+    expect(existsSync(join(dir, "sessions.db"))).toBe(true);
+  });
+
+  it("uses SESSION_DATABASE_URL when --database is not given, and --database over it", async () => {
+    const fromEnv = `sqlite:${join(dir, "from-env.db")}`;
+    const fromFlag = `sqlite:${join(dir, "from-flag.db")}`;
+    const created = await run(["create-user", "erin"], { cwd: dir, env: { SESSION_DATABASE_URL: fromEnv }, input: `${PASSWORD}\n` });
+    expect(created.code).toBe(0);
+    expect(existsSync(join(dir, "from-env.db"))).toBe(true);
+    expect(existsSync(join(dir, "sessions.db"))).toBe(false);
+    const migrated = await run(["migrate", "--database", fromFlag], { cwd: dir, env: { SESSION_DATABASE_URL: fromEnv } });
+    expect(migrated.stdout).toBe(`schema is up to date in ${fromFlag}\n`);
+    expect(existsSync(join(dir, "from-flag.db"))).toBe(true);
+    const listed = await run(["list-sessions", "erin"], { cwd: dir, env: { SESSION_DATABASE_URL: fromEnv } });
+    expect(listed).toEqual({ code: 0, stdout: 'no active sessions for "erin"\n', stderr: "" });
+  });
+
+  it("refuses a SQLite file that does not exist for the commands that read, rather than create it", async () => {
+    const url = `sqlite:${join(dir, "missing.db")}`;
+    for (const args of [["list-sessions", "alice"], ["revoke", "alice"], ["delete-user", "alice"], ["cleanup"]]) {
+      const result = await run([...args, "--database", url]);
+      expectOneLineError(result, 1, `no SQLite database at ${join(dir, "missing.db")}: check --database, or run "session-manager migrate" to create it`);
+    }
+    expect(existsSync(join(dir, "missing.db"))).toBe(false);
+  });
+
+  it("reports a SQLite path in a directory that does not exist", async () => {
+    const url = `sqlite:${join(dir, "no-such-dir", "sessions.db")}`;
+    expectOneLineError(await run(["migrate", "--database", url]), 1, "Cannot open database because the directory does not exist");
+    expectOneLineError(await run(["create-user", "alice", "--database", url], { input: `${PASSWORD}\n` }), 1, "Cannot open database because the directory does not exist");
+  });
+
+  const describePostgres = postgresUrl ? describe : describe.skip;
+  if (!postgresUrl) process.stderr.write("SKIPPED postgres: CLI missing-database tests: SESSION_TEST_POSTGRES_URL is not set\n");
+
+  describePostgres("PostgreSQL", () => {
+    it("reports a database that does not exist on one line with exit 1", async () => {
+      const url = new URL(postgresUrl!);
+      const name = `does_not_exist_${randomBytes(4).toString("hex")}`;
+      url.pathname = `/${name}`;
+      for (const args of [["migrate"], ["list-sessions", "alice"], ["cleanup"]]) {
+        expectOneLineError(await run([...args, "--database", url.toString()]), 1, `database "${name}" does not exist`);
+      }
+    });
+
+    it("reports a server that refuses connections on one line with exit 1", async () => {
+      const url = new URL(postgresUrl!);
+      url.host = "127.0.0.1:1";
+      expectOneLineError(await run(["migrate", "--database", url.toString()]), 1, "connect ECONNREFUSED 127.0.0.1:1");
+    });
+  });
+});
+
+for (const database of DATABASES) {
+  const skipReason = database.name === "sqlite-memory" ? "an in-memory database is not visible to another process" : database.skipReason;
+  if (skipReason !== null) {
+    describe.skip(`${database.name}: session-manager CLI (skipped: ${skipReason})`, () => {
+      it("is skipped", () => {});
+    });
+    if (skipReason !== "not in SESSION_TEST_DATABASES") process.stderr.write(`SKIPPED ${database.name}: session-manager CLI: ${skipReason}\n`);
+    continue;
+  }
+
+  describe(`${database.name}: session-manager CLI`, () => {
+    const fixture = new DatabaseFixture(database);
+    beforeAll(() => fixture.setUp());
+    afterAll(() => fixture.tearDown());
+
+    const cli = (args: string[], options: RunOptions = {}): Promise<Result> => run([...args, "--database", fixture.url], options);
+    const pastManager = (days: number): SessionManager =>
+      fixture.manager({ clock: () => new Date(Date.now() - days * DAY_MS) });
+
+    async function userWithSessions(count: number, meta: { ip?: string; userAgent?: string } = {}) {
+      const manager = fixture.manager();
+      const user = await manager.createUser(uniqueName(), PASSWORD);
+      const tokens: string[] = [];
+      for (let i = 0; i < count; i++) tokens.push(await manager.createSession(user.id, meta));
+      return { manager, user, tokens };
+    }
+
+    it("migrate creates the tables, says so, and is idempotent", async () => {
+      const prefix = DatabaseFixture.prefix();
+      const first = await cli(["migrate", "--table-prefix", prefix]);
+      expect(first.code).toBe(0);
+      expect(first.stderr).toBe("");
+      expect(first.stdout).toMatch(/^schema is up to date in (sqlite|postgres|mysql)/);
+      expect(await cli(["migrate", "--table-prefix", prefix])).toEqual(first);
+      // Without autoMigrate the library only finds its tables when the CLI made them.
+      const manager = fixture.manager({ tablePrefix: prefix, autoMigrate: false });
+      await expect(manager.getUser("nobody")).resolves.toBeNull();
+    });
+
+    it("create-user takes the first line of stdin as the password and prints the user", async () => {
+      const name = uniqueName("Alice");
+      const result = await cli(["create-user", name], { input: `${PASSWORD}\r\nsecond line\n` });
+      const user = await fixture.manager().getUser(name);
+      expect(user).not.toBeNull();
+      expect(result).toEqual({ code: 0, stdout: `created user "${name}" with id ${user!.id}\n`, stderr: "" });
+      await expect(fixture.manager().authenticateUser(name.toLowerCase(), PASSWORD)).resolves.toMatchObject({ id: user!.id });
+    });
+
+    it("create-user takes stdin without a final newline", async () => {
+      const name = uniqueName();
+      expect((await cli(["create-user", name], { input: PASSWORD })).code).toBe(0);
+      await expect(fixture.manager().authenticateUser(name, PASSWORD)).resolves.not.toBeNull();
+    });
+
+    it("create-user refuses a taken username before reading any password", async () => {
+      const { user } = await userWithSessions(0);
+      // No stdin at all: reading it would have failed with "no password on standard input".
+      expectOneLineError(await cli(["create-user", user.username.toUpperCase()]), 1, "username is already taken");
+    });
+
+    it("create-user refuses an invalid username, a short password and an empty stdin", async () => {
+      expectOneLineError(await cli(["create-user", "a\u0007b"], { input: `${PASSWORD}\n` }), 1, "username must be 1 to 64 characters without control characters");
+      const name = uniqueName();
+      expectOneLineError(await cli(["create-user", name], { input: "short\n" }), 1, "password must be 8 to 1024 characters");
+      expectOneLineError(await cli(["create-user", name]), 1, "no password on standard input: pipe one line in, or run in a terminal to be asked");
+      await expect(fixture.manager().getUser(name)).resolves.toBeNull();
+    });
+
+    it("create-user honours --table-prefix", async () => {
+      const prefix = DatabaseFixture.prefix();
+      const name = uniqueName();
+      expect((await cli(["create-user", name, "--table-prefix", prefix], { input: `${PASSWORD}\n` })).code).toBe(0);
+      await expect(fixture.manager({ tablePrefix: prefix }).getUser(name)).resolves.not.toBeNull();
+      await expect(fixture.manager().getUser(name)).resolves.toBeNull();
+    });
+
+    it("list-sessions prints a table of the live sessions, newest first, without expired ones", async () => {
+      const agent = `Mozilla/5.0 (X11; Linux x86_64) ${"AppleWebKit/537.36 ".repeat(8)}`;
+      const { manager, user } = await userWithSessions(1, { ip: "203.0.113.7", userAgent: agent });
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      await manager.createSession(user.id, { ip: "2001:db8::1", userAgent: "curl/8.5.0" });
+      await pastManager(40).createSession(user.id, { ip: "198.51.100.9", userAgent: "expired" });
+      const sessions = await manager.listSessions(user.id);
+      expect(sessions).toHaveLength(2);
+
+      const result = await cli(["list-sessions", user.username]);
+      expect(result.code).toBe(0);
+      expect(result.stderr).toBe("");
+      const lines = result.stdout.trimEnd().split("\n");
+      expect(lines).toHaveLength(3);
+      expect(lines[0]).toMatch(/^ID\s+CREATED\s+LAST SEEN\s+EXPIRES\s+IP\s+USER AGENT$/);
+      const iso = (date: Date | null): string => `${date!.toISOString().slice(0, 16)}Z`;
+      sessions.forEach((session, index) => {
+        const cells = lines[index + 1]!.split(/ {2,}/);
+        expect(cells.slice(0, 5)).toEqual([session.id.slice(0, 8), iso(session.createdAt), iso(session.lastSeenAt), iso(session.expiresAt), session.ip]);
+        expect(lines[index + 1]).not.toContain(session.id.slice(8, 16));
+      });
+      expect(lines[1]).toContain("curl/8.5.0");
+      const agentCell = lines[2]!.split(/ {2,}/)[5]!;
+      expect(agentCell.endsWith("…")).toBe(true);
+      expect([...agentCell]).toHaveLength(60);
+      expect(agent.startsWith(agentCell.slice(0, -1))).toBe(true);
+      expect(result.stdout).not.toContain("198.51.100.9");
+      // Columns line up: every row starts its IP cell where the header's IP starts.
+      const ipColumn = lines[0]!.indexOf("IP");
+      expect(lines[1]!.slice(ipColumn).startsWith("2001:db8::1")).toBe(true);
+      expect(lines[2]!.slice(ipColumn).startsWith("203.0.113.7")).toBe(true);
+    });
+
+    it("list-sessions says so when there are no active sessions", async () => {
+      const { user } = await userWithSessions(0);
+      expect(await cli(["list-sessions", user.username])).toEqual({ code: 0, stdout: `no active sessions for "${user.username}"\n`, stderr: "" });
+    });
+
+    it("list-sessions, revoke and delete-user report an unknown user with exit 1", async () => {
+      await fixture.manager().migrate();
+      for (const command of ["list-sessions", "revoke", "delete-user"]) {
+        expectOneLineError(await cli([command, "nobody-here"]), 1, 'no user named "nobody-here"');
+      }
+    });
+
+    it("revoke ends every session of the user and counts the live ones", async () => {
+      const { manager, user, tokens } = await userWithSessions(2);
+      const other = await userWithSessions(1);
+      const result = await cli(["revoke", user.username.toUpperCase()]);
+      expect(result).toEqual({ code: 0, stdout: `revoked 2 sessions of "${user.username}"\n`, stderr: "" });
+      for (const token of tokens) await expect(manager.validateSession(token)).resolves.toBeNull();
+      await expect(manager.validateSession(other.tokens[0]!)).resolves.not.toBeNull();
+      expect((await cli(["revoke", user.username])).stdout).toBe(`revoked 0 sessions of "${user.username}"\n`);
+    });
+
+    it("delete-user deletes the user and its sessions", async () => {
+      const { manager, user, tokens } = await userWithSessions(1);
+      const result = await cli(["delete-user", user.username]);
+      expect(result).toEqual({ code: 0, stdout: `deleted user "${user.username}" (id ${user.id}) and 1 live session\n`, stderr: "" });
+      await expect(manager.getUser(user.username)).resolves.toBeNull();
+      await expect(manager.validateSession(tokens[0]!)).resolves.toBeNull();
+    });
+
+    it("cleanup deletes expired sessions in batches and prints only a summary when not on a terminal", async () => {
+      const live = await userWithSessions(1);
+      const old = pastManager(40);
+      for (let i = 0; i < 5; i++) await old.createSession(live.user.id);
+      const result = await cli(["cleanup", "--batch-size", "2"]);
+      expect(result.code).toBe(0);
+      expect(result.stderr).toBe("");
+      expect(result.stdout).toMatch(/^deleted \d+ expired sessions\n$/);
+      expect(Number(/\d+/.exec(result.stdout)![0])).toBeGreaterThanOrEqual(5);
+      // The rows are gone, not merely hidden: a second run finds none.
+      expect(await cli(["cleanup"])).toEqual({ code: 0, stdout: "deleted 0 expired sessions\n", stderr: "" });
+      await expect(live.manager.validateSession(live.tokens[0]!)).resolves.not.toBeNull();
+    });
+
+    const postgresIt = database.name === "postgres" ? it : it.skip;
+
+    postgresIt("never prints the password of a database URL", async () => {
+      const url = new URL(fixture.url);
+      url.password ||= "hunter2-made-up";
+      const result = await run(["migrate", "--database", url.toString()]);
+      expect(`${result.stdout}${result.stderr}`).not.toContain(url.password);
+      // Trust authentication, as in the test setup, ignores the made-up password.
+      if (new URL(fixture.url).password === "") expect(result.stdout).toContain(":***@");
+    });
+
+    const terminalIt = HAS_SCRIPT ? it : it.skip;
+    if (!HAS_SCRIPT) process.stderr.write(`SKIPPED ${database.name}: CLI terminal tests: util-linux "script" is not installed\n`);
+
+    terminalIt("cleanup draws a progress bar on a terminal", async () => {
+      const { user } = await userWithSessions(0);
+      const old = pastManager(40);
+      await expect(run(["cleanup", "--database", fixture.url])).resolves.toMatchObject({ code: 0 });
+      for (let i = 0; i < 5; i++) await old.createSession(user.id);
+      const result = await runInTerminal(["cleanup", "--batch-size", "2", "--database", fixture.url]);
+      expect(result.code).toBe(0);
+      expect(result.stdout).toContain("\r[########################################] 100% 5/5 expired sessions deleted");
+      expect(result.stdout.endsWith("\ndeleted 5 expired sessions\n")).toBe(true);
+    });
+
+    terminalIt("create-user asks twice on a terminal without echo, with backspace", async () => {
+      const name = uniqueName();
+      const typed = "correct horsf\u007fe battery";
+      const result = await runInTerminal(["create-user", name, "--database", fixture.url], [
+        { when: "Password: ", type: `${typed}\r` },
+        { when: "Repeat password: ", type: `${PASSWORD}\r` },
+      ]);
+      expect(result.code).toBe(0);
+      expect(result.stdout).toMatch(new RegExp(`^Password: \\nRepeat password: \\ncreated user "${name}" with id \\d+\\n$`));
+      expect(result.stdout).not.toContain("horse");
+      await expect(fixture.manager().authenticateUser(name, PASSWORD)).resolves.not.toBeNull();
+    });
+
+    terminalIt("create-user on a terminal fails when the passwords differ, and exits 130 on Ctrl-C", async () => {
+      const name = uniqueName();
+      const mismatch = await runInTerminal(["create-user", name, "--database", fixture.url], [
+        { when: "Password: ", type: `${PASSWORD}\r` },
+        { when: "Repeat password: ", type: "something else\r" },
+      ]);
+      expect(mismatch.code).toBe(1);
+      expect(mismatch.stdout).toBe("Password: \nRepeat password: \nerror: the passwords do not match\n");
+      const tooShort = await runInTerminal(["create-user", name, "--database", fixture.url], [{ when: "Password: ", type: "short\r" }]);
+      expect(tooShort.code).toBe(1);
+      expect(tooShort.stdout).toBe("Password: \nerror: password must be 8 to 1024 characters\n");
+      const interrupted = await runInTerminal(["create-user", name, "--database", fixture.url], [{ when: "Password: ", type: "corr\u0003" }]);
+      expect(interrupted.code).toBe(130);
+      expect(interrupted.stdout).toBe("Password: \n");
+      await expect(fixture.manager().getUser(name)).resolves.toBeNull();
+    });
+  });
+}
