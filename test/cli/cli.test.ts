@@ -226,8 +226,8 @@ describe("session-manager CLI: database selection", () => {
 
   it("refuses a SQLite file that does not exist for the commands that read, rather than create it", async () => {
     const url = `sqlite:${join(dir, "missing.db")}`;
-    for (const args of [["list-sessions", "alice"], ["revoke", "alice"], ["delete-user", "alice"], ["cleanup"]]) {
-      const result = await run([...args, "--database", url]);
+    const commands = [["list-sessions", "alice"], ["revoke", "alice"], ["delete-user", "alice"], ["cleanup"]];
+    for (const result of await Promise.all(commands.map((args) => run([...args, "--database", url])))) {
       expectOneLineError(result, 1, `no SQLite database at ${join(dir, "missing.db")}: check --database, or run "session-manager migrate" to create it`);
     }
     expect(existsSync(join(dir, "missing.db"))).toBe(false);
@@ -247,8 +247,9 @@ describe("session-manager CLI: database selection", () => {
       const url = new URL(postgresUrl!);
       const name = `does_not_exist_${randomBytes(4).toString("hex")}`;
       url.pathname = `/${name}`;
-      for (const args of [["migrate"], ["list-sessions", "alice"], ["cleanup"]]) {
-        expectOneLineError(await run([...args, "--database", url.toString()]), 1, `database "${name}" does not exist`);
+      const commands = [["migrate"], ["list-sessions", "alice"], ["cleanup"]];
+      for (const result of await Promise.all(commands.map((args) => run([...args, "--database", url.toString()])))) {
+        expectOneLineError(result, 1, `database "${name}" does not exist`);
       }
     });
 
@@ -321,10 +322,15 @@ for (const database of DATABASES) {
     });
 
     it("create-user refuses an invalid username, a short password and an empty stdin", async () => {
-      expectOneLineError(await cli(["create-user", "a\u0007b"], { input: `${PASSWORD}\n` }), 1, "username must be 1 to 64 characters without control characters");
       const name = uniqueName();
-      expectOneLineError(await cli(["create-user", name], { input: "short\n" }), 1, "password must be 8 to 1024 characters");
-      expectOneLineError(await cli(["create-user", name]), 1, "no password on standard input: pipe one line in, or run in a terminal to be asked");
+      const [badName, shortPassword, noInput] = await Promise.all([
+        cli(["create-user", "a\u0007b"], { input: `${PASSWORD}\n` }),
+        cli(["create-user", name], { input: "short\n" }),
+        cli(["create-user", name]),
+      ]);
+      expectOneLineError(badName!, 1, "username must be 1 to 64 characters without control characters");
+      expectOneLineError(shortPassword!, 1, "password must be 8 to 1024 characters");
+      expectOneLineError(noInput!, 1, "no password on standard input: pipe one line in, or run in a terminal to be asked");
       await expect(fixture.manager().getUser(name)).resolves.toBeNull();
     });
 
@@ -376,9 +382,8 @@ for (const database of DATABASES) {
 
     it("list-sessions, revoke and delete-user report an unknown user with exit 1", async () => {
       await fixture.manager().migrate();
-      for (const command of ["list-sessions", "revoke", "delete-user"]) {
-        expectOneLineError(await cli([command, "nobody-here"]), 1, 'no user named "nobody-here"');
-      }
+      const results = await Promise.all(["list-sessions", "revoke", "delete-user"].map((command) => cli([command, "nobody-here"])));
+      for (const result of results) expectOneLineError(result, 1, 'no user named "nobody-here"');
     });
 
     it("revoke ends every session of the user and counts the live ones", async () => {
@@ -453,18 +458,21 @@ for (const database of DATABASES) {
 
     terminalIt("create-user on a terminal fails when the passwords differ, and exits 130 on Ctrl-C", async () => {
       const name = uniqueName();
-      const mismatch = await runInTerminal(["create-user", name, "--database", fixture.url], [
-        { when: "Password: ", type: `${PASSWORD}\r` },
-        { when: "Repeat password: ", type: "something else\r" },
+      const args = ["create-user", name, "--database", fixture.url];
+      const [mismatch, tooShort, interrupted] = await Promise.all([
+        runInTerminal(args, [
+          { when: "Password: ", type: `${PASSWORD}\r` },
+          { when: "Repeat password: ", type: "something else\r" },
+        ]),
+        runInTerminal(args, [{ when: "Password: ", type: "short\r" }]),
+        runInTerminal(args, [{ when: "Password: ", type: "corr\u0003" }]),
       ]);
-      expect(mismatch.code).toBe(1);
-      expect(mismatch.stdout).toBe("Password: \nRepeat password: \nerror: the passwords do not match\n");
-      const tooShort = await runInTerminal(["create-user", name, "--database", fixture.url], [{ when: "Password: ", type: "short\r" }]);
-      expect(tooShort.code).toBe(1);
-      expect(tooShort.stdout).toBe("Password: \nerror: password must be 8 to 1024 characters\n");
-      const interrupted = await runInTerminal(["create-user", name, "--database", fixture.url], [{ when: "Password: ", type: "corr\u0003" }]);
-      expect(interrupted.code).toBe(130);
-      expect(interrupted.stdout).toBe("Password: \n");
+      expect(mismatch!.code).toBe(1);
+      expect(mismatch!.stdout).toBe("Password: \nRepeat password: \nerror: the passwords do not match\n");
+      expect(tooShort!.code).toBe(1);
+      expect(tooShort!.stdout).toBe("Password: \nerror: password must be 8 to 1024 characters\n");
+      expect(interrupted!.code).toBe(130);
+      expect(interrupted!.stdout).toBe("Password: \n");
       await expect(fixture.manager().getUser(name)).resolves.toBeNull();
     });
   });
