@@ -43,8 +43,18 @@ function send(res: Response, result: HttpResult): void {
  * Sets `req.user` and `req.authSession` (null when anonymous), renews or clears the session
  * cookie, and refuses cross-site state-changing requests that carry it (403).
  *
+ * ### Examples
+ *
  * ```ts
+ * import express from "express"
+ * import { SessionManager } from "session-manager"
+ * import { requireUser, sessionMiddleware } from "session-manager/express"
+ *
+ * const app = express()
  * app.use(sessionMiddleware({ manager: new SessionManager({ database: "postgres://localhost/app" }) }))
+ * app.get("/me", requireUser(), (req, res) => {
+ *   res.json({ user: req.user })
+ * })
  * ```
  */
 export function sessionMiddleware(options: SessionMiddlewareOptions = {}): RequestHandler {

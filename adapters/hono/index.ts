@@ -39,9 +39,16 @@ function send(c: Context, result: HttpResult): Response {
  * Sets `c.get("user")` and `c.get("session")` (null when anonymous), renews or clears the
  * session cookie, and refuses cross-site state-changing requests that carry it (403).
  *
+ * ### Examples
+ *
  * ```ts
+ * import { Hono } from "hono"
+ * import { SessionManager } from "session-manager"
+ * import { requireUser, sessionMiddleware, type SessionVariables } from "session-manager/hono"
+ *
  * const app = new Hono<{ Variables: SessionVariables }>()
- * app.use(sessionMiddleware({ manager: sm }))
+ * app.use(sessionMiddleware({ manager: new SessionManager() }))
+ * app.get("/me", requireUser(), (c) => c.json({ user: c.get("user") }))
  * ```
  */
 export function sessionMiddleware(options: SessionMiddlewareOptions = {}): MiddlewareHandler<SessionEnv> {

@@ -39,9 +39,18 @@ function send(ctx: Context, result: HttpResult): void {
  * Sets `ctx.state.user` and `ctx.state.session` (null when anonymous), renews or clears the
  * session cookie, and refuses cross-site state-changing requests that carry it (403).
  *
+ * ### Examples
+ *
  * ```ts
+ * import Koa from "koa"
+ * import { SessionManager } from "session-manager"
+ * import { sessionMiddleware, type SessionState } from "session-manager/koa"
+ *
  * const app = new Koa<SessionState>()
- * app.use(sessionMiddleware({ manager: sm }))
+ * app.use(sessionMiddleware({ manager: new SessionManager() }))
+ * app.use((ctx) => {
+ *   ctx.body = { user: ctx.state.user }
+ * })
  * ```
  */
 export function sessionMiddleware(options: SessionMiddlewareOptions = {}): Middleware<SessionState> {

@@ -17,6 +17,8 @@ export interface CookieAttributes {
  * ### Examples
  *
  * ```ts
+ * import { readSessionCookie } from "session-manager"
+ *
  * readSessionCookie("theme=dark; session=abc") // "abc"
  * readSessionCookie(undefined) // null
  * ```
