@@ -12,7 +12,8 @@ export interface Connection {
   owned: boolean;
 }
 
-// Waits this long for another process's write lock on a shared SQLite file before failing.
+// Waits this long for another process's write lock on a shared SQLite file before failing;
+// `sqlite:PATH?busyTimeout=MS` changes it.
 const SQLITE_BUSY_TIMEOUT_MS = 5000;
 
 /** Opens a database from a URL, or adopts a caller's Kysely instance without owning it. */
@@ -33,7 +34,7 @@ export function dialectFromUrl(url: string): { dialect: Dialect; kind: DialectKi
   const scheme = /^([a-z0-9]+):/i.exec(url)?.[1]?.toLowerCase();
   switch (scheme) {
     case "sqlite":
-      return { dialect: sqliteDialect(sqlitePath(url)), kind: "sqlite" };
+      return { dialect: sqliteDialect(sqlitePath(url), sqliteBusyTimeout(url)), kind: "sqlite" };
     case "postgres":
     case "postgresql":
       return { dialect: postgresDialect(url), kind: "postgres" };
@@ -49,18 +50,41 @@ export function dialectFromUrl(url: string): { dialect: Dialect; kind: DialectKi
 
 /** `sqlite::memory:` → `:memory:`; `sqlite:data/app.db`, `sqlite://data/app.db` and `sqlite:///abs.db` → a path. */
 function sqlitePath(url: string): string {
-  const rest = url.slice("sqlite:".length);
+  const rest = sqliteQuery(url).rest.slice("sqlite:".length);
   if (rest === ":memory:" || rest === "//:memory:") return ":memory:";
   const path = rest.startsWith("//") ? rest.slice(2) : rest;
   if (path === "") throw new UnsupportedDatabaseError("sqlite: URL names no file: use sqlite:PATH or sqlite::memory:");
   return decodeURIComponent(path);
 }
 
-function sqliteDialect(path: string): Dialect {
+/**
+ * Splits `?busyTimeout=MS` off a sqlite: URL. Only that option exists: any other query string is
+ * refused rather than silently becoming part of the file name.
+ */
+function sqliteQuery(url: string): { rest: string; busyTimeout: number | null } {
+  const question = url.indexOf("?");
+  if (question === -1) return { rest: url, busyTimeout: null };
+  const params = new URLSearchParams(url.slice(question + 1));
+  let busyTimeout: number | null = null;
+  for (const [name, value] of params) {
+    const number = Number(value);
+    if (name !== "busyTimeout" || value === "" || !Number.isInteger(number) || number < 0) {
+      throw new UnsupportedDatabaseError("a sqlite: URL takes only ?busyTimeout=MILLISECONDS (a whole number)");
+    }
+    busyTimeout = number;
+  }
+  return { rest: url.slice(0, question), busyTimeout };
+}
+
+function sqliteBusyTimeout(url: string): number {
+  return sqliteQuery(url).busyTimeout ?? SQLITE_BUSY_TIMEOUT_MS;
+}
+
+function sqliteDialect(path: string, busyTimeout: number): Dialect {
   return new SqliteDialect({
     database: async () => {
       const { default: BetterSqlite3 } = await import("better-sqlite3");
-      const database = new BetterSqlite3(path, { timeout: SQLITE_BUSY_TIMEOUT_MS });
+      const database = new BetterSqlite3(path, { timeout: busyTimeout });
       // WAL lets readers in other processes go on while one process writes.
       if (path !== ":memory:") database.pragma("journal_mode = WAL");
       database.pragma("foreign_keys = ON");
@@ -97,8 +121,11 @@ function postgresDialect(url: string): Dialect {
       const { connectionString, options } = splitPoolOptions(url, ["max", "idleTimeoutMillis", "connectionTimeoutMillis"]);
       const Pool = pg.Pool ?? (pg as unknown as { default: typeof import("pg") }).default.Pool;
       const pool = new Pool({ connectionString, ...options });
-      // An idle client whose server went away emits 'error'; without a listener that would crash the process.
+      // A client whose server went away emits 'error', idle (the pool re-emits it) or checked out
+      // (the client itself, besides failing its query); without a listener that would crash the
+      // process. The query's own error still reaches the caller, and the pool drops the client.
       pool.on("error", () => {});
+      pool.on("connect", (client) => client.on("error", () => {}));
       return pool;
     },
   });
