@@ -79,7 +79,9 @@ export async function deleteSession(db: Kysely<Database>, id: string, now: numbe
 export async function deleteUserSessions(db: Kysely<Database>, userId: number, now: number, exceptId?: string): Promise<number> {
   return db.transaction().execute(async (trx) => {
     let live = trx.deleteFrom("auth_sessions").where("user_id", "=", userId).where("expires_at", ">", now);
-    let rest = trx.deleteFrom("auth_sessions").where("user_id", "=", userId);
+    // Only the expired rest: under READ COMMITTED a session inserted between the two statements
+    // would otherwise be deleted here without being counted.
+    let rest = trx.deleteFrom("auth_sessions").where("user_id", "=", userId).where("expires_at", "<=", now);
     if (exceptId !== undefined) {
       live = live.where("id", "!=", exceptId);
       rest = rest.where("id", "!=", exceptId);
