@@ -1,0 +1,86 @@
+// Timing of authenticateUser with the default argon2id parameters:
+// - an unknown username and a wrong password must cost the same (medians within 25%), so that
+//   response times do not tell which usernames exist;
+// - a throttled attempt must not hash at all (its median far below one hash).
+// Run with `npm run bench:timing` (builds first). Exits 1 when a check fails.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import { LoginThrottledError, SessionManager } from "session-manager";
+
+const SAMPLES = Number(process.env.SAMPLES ?? 30);
+const PASSWORD = "correct horse battery staple";
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+async function timed(call) {
+  const start = performance.now();
+  try {
+    await call();
+  } catch (error) {
+    if (!(error instanceof LoginThrottledError)) throw error;
+  }
+  return performance.now() - start;
+}
+
+const dir = mkdtempSync(join(tmpdir(), "session-manager-timing-"));
+let failed = false;
+try {
+  // Throttling off for the comparison: 30 wrong passwords would otherwise lock the user out.
+  const open = new SessionManager({ database: `sqlite:${join(dir, "open.db")}`, throttle: false });
+  await open.createUser("alice", PASSWORD);
+  let unknownCount = 0;
+  const unknown = () => open.authenticateUser(`nobody-${unknownCount++}`, PASSWORD);
+  const wrong = () => open.authenticateUser("alice", "wrong password, same length..");
+
+  // Warm-up: the dummy hash is made on the first unknown username, and the JIT settles.
+  for (let i = 0; i < 3; i++) {
+    await unknown();
+    await wrong();
+  }
+  const unknownTimes = [];
+  const wrongTimes = [];
+  // Interleaved, alternating which goes first, so that drift in machine load hits both alike.
+  for (let i = 0; i < SAMPLES; i++) {
+    if (i % 2 === 0) {
+      unknownTimes.push(await timed(unknown));
+      wrongTimes.push(await timed(wrong));
+    } else {
+      wrongTimes.push(await timed(wrong));
+      unknownTimes.push(await timed(unknown));
+    }
+  }
+  await open.close();
+
+  const unknownMedian = median(unknownTimes);
+  const wrongMedian = median(wrongTimes);
+  const difference = Math.abs(unknownMedian - wrongMedian) / Math.min(unknownMedian, wrongMedian);
+  const sameCost = difference <= 0.25;
+  console.log(`authenticateUser, default argon2id parameters, ${SAMPLES} samples each, interleaved:`);
+  console.log(`  unknown username  median ${unknownMedian.toFixed(2)} ms`);
+  console.log(`  wrong password    median ${wrongMedian.toFixed(2)} ms`);
+  console.log(`  ratio ${(Math.max(unknownMedian, wrongMedian) / Math.min(unknownMedian, wrongMedian)).toFixed(3)}: ${sameCost ? "within" : "NOT within"} 25%`);
+
+  // Throttled: one failure locks the username; every further attempt must be refused before hashing.
+  const guarded = new SessionManager({ database: `sqlite:${join(dir, "guarded.db")}`, throttle: { maxFailures: 1, baseLockoutSeconds: 600 } });
+  await guarded.createUser("bob", PASSWORD);
+  await guarded.authenticateUser("bob", "wrong password, same length..");
+  const throttledTimes = [];
+  for (let i = 0; i < SAMPLES; i++) {
+    throttledTimes.push(await timed(() => guarded.authenticateUser("bob", PASSWORD)));
+  }
+  await guarded.close();
+  const throttledMedian = median(throttledTimes);
+  // Far below one hash: a tenth of a wrong password's time leaves room for the database read.
+  const noHash = throttledMedian < wrongMedian / 10;
+  console.log(`  throttled attempt median ${throttledMedian.toFixed(2)} ms (${((throttledMedian / wrongMedian) * 100).toFixed(1)}% of a wrong password): ${noHash ? "does not hash" : "SEEMS TO HASH"}`);
+  failed = !sameCost || !noHash;
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
+process.exitCode = failed ? 1 : 0;
