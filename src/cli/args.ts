@@ -1,97 +1,6 @@
 import { parseArgs } from "node:util";
-
-/** The subcommands of `session-manager`. */
-export type CommandName = "migrate" | "create-user" | "delete-user" | "list-sessions" | "revoke" | "cleanup";
-
-interface CommandSpec {
-  /** Positional argument names, all required. */
-  readonly args: readonly string[];
-  readonly summary: string;
-  readonly description: string;
-  /** Options of this command only, besides the global ones. */
-  readonly options: Readonly<Record<string, { type: "string" }>>;
-  readonly optionHelp: readonly string[];
-  readonly examples: readonly string[];
-}
-
-const BIN = "session-manager";
-export const DEFAULT_BATCH_SIZE = 1000;
-const MAX_BATCH_SIZE = 100_000;
-
-const COMMANDS: Readonly<Record<CommandName, CommandSpec>> = {
-  migrate: {
-    args: [],
-    summary: "create or upgrade the tables",
-    description:
-      "Creates the tables the library uses, or upgrades them to this version. Safe to run again,\n" +
-      "and safe while applications using the same database start up.",
-    options: {},
-    optionHelp: [],
-    examples: [`${BIN} migrate --database postgres://app@db.internal/app`],
-  },
-  "create-user": {
-    args: ["USERNAME"],
-    summary: "create a user (password from a prompt or stdin)",
-    description:
-      "Creates a user. On a terminal the password is asked twice without echo; otherwise the first\n" +
-      "line of standard input is the password. Passwords are 8 to 1024 characters.",
-    options: {},
-    optionHelp: [],
-    examples: [`${BIN} create-user alice`, `printf '%s\\n' "$ALICE_PASSWORD" | ${BIN} create-user alice`],
-  },
-  "delete-user": {
-    args: ["USERNAME"],
-    summary: "delete a user and all of its sessions",
-    description: "Deletes the user and every session of it. There is no undo.",
-    options: {},
-    optionHelp: [],
-    examples: [`${BIN} delete-user alice`],
-  },
-  "list-sessions": {
-    args: ["USERNAME"],
-    summary: "show a user's live sessions",
-    description:
-      "Shows the user's live sessions, newest first: the start of the session id, when it was\n" +
-      "created, last seen and when it expires (UTC), its IP address and user agent.",
-    options: {},
-    optionHelp: [],
-    examples: [`${BIN} list-sessions alice`],
-  },
-  revoke: {
-    args: ["USERNAME"],
-    summary: "end every session of a user",
-    description: "Ends every session of the user, signing it out everywhere. The account stays.",
-    options: {},
-    optionHelp: [],
-    examples: [`${BIN} revoke alice`],
-  },
-  cleanup: {
-    args: [],
-    summary: "delete expired sessions in batches",
-    description:
-      "Deletes expired sessions a batch at a time, so that no lock on the sessions table is held for\n" +
-      "long, even with millions of rows. Shows a progress bar on a terminal and prints a summary line.\n" +
-      "Run it daily from cron or a systemd timer.",
-    options: { "batch-size": { type: "string" } },
-    optionHelp: [`  --batch-size N          sessions deleted per statement (default ${DEFAULT_BATCH_SIZE}, at most ${MAX_BATCH_SIZE})`],
-    examples: [`${BIN} cleanup`, `${BIN} cleanup --batch-size 5000`],
-  },
-};
-
-const GLOBAL_OPTIONS = {
-  database: { type: "string" },
-  "table-prefix": { type: "string" },
-  help: { type: "boolean", short: "h" },
-  version: { type: "boolean", short: "v" },
-} as const;
-
-const GLOBAL_OPTION_HELP = [
-  "  --database URL          sqlite:PATH, postgres://…, postgresql://…, mysql://… or mariadb://…",
-  "                          (default: $SESSION_DATABASE_URL, else sqlite:sessions.db)",
-  "  --table-prefix PREFIX   the tablePrefix your application uses",
-  "                          (default: $SESSION_TABLE_PREFIX, else none)",
-  "  -h, --help              show help",
-];
+import { commandHelp, globalHelp } from "./help.js";
+import { COMMANDS, DEFAULT_BATCH_SIZE, GLOBAL_OPTIONS, MAX_BATCH_SIZE, isCommandName, type CommandName } from "./spec.js";
 
 /** What the command line asks for. */
 export type CommandLine =
@@ -118,10 +27,6 @@ export class UsageError extends Error {
   }
 }
 
-function isCommandName(value: string): value is CommandName {
-  return Object.hasOwn(COMMANDS, value);
-}
-
 /**
  * Parses `argv` (without the node and script paths) with `util.parseArgs`. The first positional
  * is the command; options may come before or after it. Throws `UsageError`.
@@ -130,7 +35,7 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
   // A lenient first pass finds the command, whose own options decide how the rest is parsed.
   const loose = parseArgs({
     args: [...argv],
-    options: { ...GLOBAL_OPTIONS, "batch-size": { type: "string" } },
+    options: Object.assign({}, GLOBAL_OPTIONS, ...Object.values(COMMANDS).map((spec) => spec.options)),
     strict: false,
     allowPositionals: true,
     tokens: true,
@@ -206,53 +111,4 @@ function helpFor(topic: string | undefined): CommandLine {
   if (topic === undefined) return { kind: "help", text: globalHelp() };
   if (!isCommandName(topic)) throw new UsageError(`unknown command "${topic}"`, null);
   return { kind: "help", text: commandHelp(topic) };
-}
-
-/** The one-line synopsis of a command, or of the whole program. */
-export function usageLine(command: CommandName | null): string {
-  if (command === null) return `usage: ${BIN} <command> [options]  (commands: ${Object.keys(COMMANDS).join(", ")})`;
-  const spec = COMMANDS[command];
-  const extra = Object.keys(spec.options).map((option) => ` [--${option} N]`).join("");
-  return `usage: ${BIN} ${[command, ...spec.args].join(" ")} [--database URL]${extra}`;
-}
-
-function globalHelp(): string {
-  const commands = (Object.keys(COMMANDS) as CommandName[]).map((name) => {
-    const spec = COMMANDS[name];
-    return `  ${[name, ...spec.args].join(" ").padEnd(24)}${spec.summary}`;
-  });
-  return [
-    `usage: ${BIN} <command> [options]`,
-    "",
-    "Manages the users and sessions of a session-manager database.",
-    "",
-    "commands:",
-    ...commands,
-    "",
-    "options:",
-    ...GLOBAL_OPTION_HELP,
-    "  -v, --version           print the version",
-    "",
-    `Run "${BIN} <command> --help" for a command's details.`,
-    "",
-    "exit codes: 0 done, 1 error (one line on stderr), 2 usage error, 130 interrupted",
-    "",
-  ].join("\n");
-}
-
-function commandHelp(command: CommandName): string {
-  const spec = COMMANDS[command];
-  return [
-    usageLine(command),
-    "",
-    spec.description,
-    "",
-    "options:",
-    ...spec.optionHelp,
-    ...GLOBAL_OPTION_HELP,
-    "",
-    "examples:",
-    ...spec.examples.map((example) => `  ${example}`),
-    "",
-  ].join("\n");
 }

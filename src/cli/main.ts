@@ -1,5 +1,7 @@
 import { SessionManagerError } from "../errors.js";
-import { parseCommandLine, usageLine, UsageError, type CommandLine, type CommandName } from "./args.js";
+import { parseCommandLine, UsageError, type CommandLine } from "./args.js";
+import { usageLine } from "./help.js";
+import type { CommandName } from "./spec.js";
 import type { CommandContext } from "./commands/context.js";
 import { InterruptedError, type CliIo } from "./io.js";
 
@@ -14,7 +16,7 @@ export const EXIT_INTERRUPTED = 130;
 type Command = (context: CommandContext) => Promise<void>;
 
 // Loaded on use: help and usage errors then answer without loading database drivers or argon2.
-const COMMANDS: Readonly<Record<CommandName, () => Promise<Command>>> = {
+const RUNNERS: Readonly<Record<CommandName, () => Promise<Command>>> = {
   migrate: async () => (await import("./commands/migrate.js")).migrateCommand,
   "create-user": async () => (await import("./commands/create-user.js")).createUserCommand,
   "delete-user": async () => (await import("./commands/delete-user.js")).deleteUserCommand,
@@ -62,7 +64,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     batchSize: commandLine.batchSize,
   };
   try {
-    const command = await COMMANDS[commandLine.command]();
+    const command = await RUNNERS[commandLine.command]();
     await command(context);
     return EXIT_OK;
   } catch (error) {

@@ -1,0 +1,60 @@
+import { BIN, COMMANDS, type CommandName } from "./spec.js";
+
+const GLOBAL_OPTION_HELP = [
+  "  --database URL          sqlite:PATH, postgres://…, postgresql://…, mysql://… or mariadb://…",
+  "                          (default: $SESSION_DATABASE_URL, else sqlite:sessions.db)",
+  "  --table-prefix PREFIX   the tablePrefix your application uses",
+  "                          (default: $SESSION_TABLE_PREFIX, else none)",
+  "  -h, --help              show help",
+];
+
+/** The one-line synopsis of a command, or of the whole program. */
+export function usageLine(command: CommandName | null): string {
+  if (command === null) return `usage: ${BIN} <command> [options]  (commands: ${Object.keys(COMMANDS).join(", ")})`;
+  const spec = COMMANDS[command];
+  const extra = Object.keys(spec.options).map((option) => ` [--${option} N]`).join("");
+  return `usage: ${BIN} ${[command, ...spec.args].join(" ")} [--database URL]${extra}`;
+}
+
+/** The help of the whole program. */
+export function globalHelp(): string {
+  const commands = (Object.keys(COMMANDS) as CommandName[]).map((name) => {
+    const spec = COMMANDS[name];
+    return `  ${[name, ...spec.args].join(" ").padEnd(24)}${spec.summary}`;
+  });
+  return [
+    `usage: ${BIN} <command> [options]`,
+    "",
+    "Manages the users and sessions of a session-manager database.",
+    "",
+    "commands:",
+    ...commands,
+    "",
+    "options:",
+    ...GLOBAL_OPTION_HELP,
+    "  -v, --version           print the version",
+    "",
+    `Run "${BIN} <command> --help" for a command's details.`,
+    "",
+    "exit codes: 0 done, 1 error (one line on stderr), 2 usage error, 130 interrupted",
+    "",
+  ].join("\n");
+}
+
+/** The help of one command. */
+export function commandHelp(command: CommandName): string {
+  const spec = COMMANDS[command];
+  return [
+    usageLine(command),
+    "",
+    spec.description,
+    "",
+    "options:",
+    ...spec.optionHelp,
+    ...GLOBAL_OPTION_HELP,
+    "",
+    "examples:",
+    ...spec.examples.map((example) => `  ${example}`),
+    "",
+  ].join("\n");
+}

@@ -1,0 +1,91 @@
+/** The commands and options of `session-manager`, from which parsing and help are both made. */
+
+/** The subcommands of `session-manager`. */
+export type CommandName = "migrate" | "create-user" | "delete-user" | "list-sessions" | "revoke" | "cleanup";
+
+export interface CommandSpec {
+  /** Positional argument names, all required. */
+  readonly args: readonly string[];
+  readonly summary: string;
+  readonly description: string;
+  /** Options of this command only, besides the global ones. */
+  readonly options: Readonly<Record<string, { type: "string" }>>;
+  readonly optionHelp: readonly string[];
+  readonly examples: readonly string[];
+}
+
+export const BIN = "session-manager";
+export const DEFAULT_BATCH_SIZE = 1000;
+export const MAX_BATCH_SIZE = 100_000;
+
+export const COMMANDS: Readonly<Record<CommandName, CommandSpec>> = {
+  migrate: {
+    args: [],
+    summary: "create or upgrade the tables",
+    description:
+      "Creates the tables the library uses, or upgrades them to this version. Safe to run again,\n" +
+      "and safe while applications using the same database start up.",
+    options: {},
+    optionHelp: [],
+    examples: [`${BIN} migrate --database postgres://app@db.internal/app`],
+  },
+  "create-user": {
+    args: ["USERNAME"],
+    summary: "create a user (password from a prompt or stdin)",
+    description:
+      "Creates a user. On a terminal the password is asked twice without echo; otherwise the first\n" +
+      "line of standard input is the password. Passwords are 8 to 1024 characters.",
+    options: {},
+    optionHelp: [],
+    examples: [`${BIN} create-user alice`, `printf '%s\\n' "$ALICE_PASSWORD" | ${BIN} create-user alice`],
+  },
+  "delete-user": {
+    args: ["USERNAME"],
+    summary: "delete a user and all of its sessions",
+    description: "Deletes the user and every session of it. There is no undo.",
+    options: {},
+    optionHelp: [],
+    examples: [`${BIN} delete-user alice`],
+  },
+  "list-sessions": {
+    args: ["USERNAME"],
+    summary: "show a user's live sessions",
+    description:
+      "Shows the user's live sessions, newest first: the start of the session id, when it was\n" +
+      "created, last seen and when it expires (UTC), its IP address and user agent.",
+    options: {},
+    optionHelp: [],
+    examples: [`${BIN} list-sessions alice`],
+  },
+  revoke: {
+    args: ["USERNAME"],
+    summary: "end every session of a user",
+    description: "Ends every session of the user, signing it out everywhere. The account stays.",
+    options: {},
+    optionHelp: [],
+    examples: [`${BIN} revoke alice`],
+  },
+  cleanup: {
+    args: [],
+    summary: "delete expired sessions in batches",
+    description:
+      "Deletes expired sessions a batch at a time, so that no lock on the sessions table is held for\n" +
+      "long, even with millions of rows. Shows a progress bar on a terminal and prints a summary line.\n" +
+      "Run it daily from cron or a systemd timer.",
+    options: { "batch-size": { type: "string" } },
+    optionHelp: [`  --batch-size N          sessions deleted per statement (default ${DEFAULT_BATCH_SIZE}, at most ${MAX_BATCH_SIZE})`],
+    examples: [`${BIN} cleanup`, `${BIN} cleanup --batch-size 5000`],
+  },
+};
+
+export const GLOBAL_OPTIONS = {
+  database: { type: "string" },
+  "table-prefix": { type: "string" },
+  help: { type: "boolean", short: "h" },
+  version: { type: "boolean", short: "v" },
+} as const;
+
+/** True when `value` names a command. */
+export function isCommandName(value: string): value is CommandName {
+  return Object.hasOwn(COMMANDS, value);
+}
