@@ -7,10 +7,13 @@ import {
   deleteExpiredBatch,
   deleteSession,
   deleteUserSessions,
-  findSessionByTokenHash,
   insertSession,
   listUserSessions,
+  sessionLookup,
+  sessionOf,
   updateSessionTimes,
+  userOf,
+  type SessionLookup,
 } from "./database/sessions.js";
 import { clearThrottle, deleteStaleThrottles, findThrottle, incrementFailures, lockUntil } from "./database/throttle.js";
 import {
@@ -64,6 +67,7 @@ export class SessionManager {
   readonly #kind: DialectKind;
   readonly #ownsDatabase: boolean;
   readonly #passwords: PasswordHasher;
+  readonly #findSession: SessionLookup;
   #migration: Promise<void> | null = null;
   #migrated: boolean;
 
@@ -74,6 +78,7 @@ export class SessionManager {
     this.#kind = connection.kind;
     this.#ownsDatabase = connection.owned;
     this.#passwords = new PasswordHasher(this.#options.password);
+    this.#findSession = sessionLookup(this.#db);
     this.#migrated = !this.#options.autoMigrate;
   }
 
@@ -149,8 +154,8 @@ export class SessionManager {
     if (!(await updatePasswordHash(this.#db, userId, passwordHash))) throw new UserNotFoundError();
     let keepId: string | undefined;
     if (isWellFormedToken(options.keepToken)) {
-      const kept = await findSessionByTokenHash(this.#db, hashToken(options.keepToken));
-      if (kept !== null && kept.session.userId === userId) keepId = kept.session.id;
+      const kept = await this.#findSession(hashToken(options.keepToken));
+      if (kept !== null && kept.userId === userId) keepId = kept.id;
     }
     await deleteUserSessions(this.#db, userId, this.#now(), keepId);
     this.#emit("password_changed", { userId });
@@ -190,23 +195,22 @@ export class SessionManager {
     if (!isWellFormedToken(token)) return null;
     if (!this.#migrated) await this.migrate();
     const tokenHash = hashToken(token);
-    const record = await findSessionByTokenHash(this.#db, tokenHash);
+    const record = await this.#findSession(tokenHash);
     if (record === null || !digestsEqual(record.tokenHash, tokenHash)) return null;
-    const { session, user } = record;
     const now = this.#now();
-    const times = { createdAt: session.createdAt.getTime(), expiresAt: session.expiresAt.getTime(), lastSeenAt: session.lastSeenAt?.getTime() ?? null };
-    if (!isLive(this.#options, times, now)) return null;
-    const refresh = refreshAt(this.#options, times, now);
+    if (!isLive(this.#options, record, now)) return null;
+    const refresh = refreshAt(this.#options, record, now);
     if (refresh.kind === "renew") {
-      await updateSessionTimes(this.#db, session.id, { expiresAt: refresh.expiresAt, lastSeenAt: now });
-      session.expiresAt = new Date(refresh.expiresAt);
-      session.lastSeenAt = new Date(now);
+      await updateSessionTimes(this.#db, record.id, { expiresAt: refresh.expiresAt, lastSeenAt: now });
+      record.expiresAt = refresh.expiresAt;
+      record.lastSeenAt = now;
     } else if (refresh.kind === "touch") {
-      await updateSessionTimes(this.#db, session.id, { lastSeenAt: now });
-      session.lastSeenAt = new Date(now);
+      await updateSessionTimes(this.#db, record.id, { lastSeenAt: now });
+      record.lastSeenAt = now;
     }
+    const session = sessionOf(record);
     session.renewed = refresh.kind === "renew";
-    return { user, session };
+    return { user: userOf(record), session };
   }
 
   /** Ends the session of this token; true when a live session was revoked. */
@@ -358,10 +362,10 @@ export class SessionManager {
   async #endSession(token: string, type: "logout" | "session_revoked"): Promise<boolean> {
     if (!isWellFormedToken(token)) return false;
     await this.#ready();
-    const record = await findSessionByTokenHash(this.#db, hashToken(token));
+    const record = await this.#findSession(hashToken(token));
     if (record === null) return false;
-    const live = await deleteSession(this.#db, record.session.id, this.#now());
-    if (live) this.#emit(type, { userId: record.user.id, sessionId: record.session.id });
+    const live = await deleteSession(this.#db, record.id, this.#now());
+    if (live) this.#emit(type, { userId: record.userId, sessionId: record.id });
     return live;
   }
 

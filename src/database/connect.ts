@@ -1,7 +1,8 @@
-import { Kysely, MysqlDialect, PostgresDialect, SqliteDialect, type Dialect, type SqliteDatabase, type SqliteStatement } from "kysely";
+import { Kysely, MysqlDialect, PostgresDialect, type Dialect, type SqliteDatabase, type SqliteStatement } from "kysely";
 import { UnsupportedDatabaseError } from "../errors.js";
 import { dialectKindOf, type DialectKind } from "./dialect.js";
 import type { Database } from "./schema.js";
+import { FastLockSqliteDialect } from "./sqlite-driver.js";
 import { TablePrefixPlugin } from "./table-prefix-plugin.js";
 
 /** A Kysely instance ready for the library's queries, and whether the library owns its connections. */
@@ -81,7 +82,7 @@ function sqliteBusyTimeout(url: string): number {
 }
 
 function sqliteDialect(path: string, busyTimeout: number): Dialect {
-  return new SqliteDialect({
+  return new FastLockSqliteDialect({
     database: async () => {
       const { default: BetterSqlite3 } = await import("better-sqlite3");
       const database = new BetterSqlite3(path, { timeout: busyTimeout });
