@@ -32,10 +32,8 @@ const RUNNERS: Readonly<Record<CommandName, () => Promise<Command>>> = {
  *
  * ### Examples
  *
- * ```ts
- * process.exitCode = await main(process.argv.slice(2), {
- *   stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env,
- * })
+ * ```sh
+ * npx session-manager list-sessions alice --database postgres://localhost/app
  * ```
  */
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
