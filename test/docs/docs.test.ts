@@ -1,5 +1,6 @@
 import { execFileSync } from "node:child_process";
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { transformSync } from "@swc/core";
 import ts from "typescript";
@@ -62,6 +63,34 @@ describe("README", () => {
       return `${where}: ${ts.flattenDiagnosticMessageText(d.messageText, "\n")}`;
     });
     expect(problems).toEqual([]);
+  });
+
+  it("runs the command-line examples as written", () => {
+    const dir = mkdtempSync(join(tmpdir(), "sm-readme-cli-"));
+    try {
+      const env = { ...process.env, DATABASE_URL: `sqlite:${join(dir, "app.db")}`, ADMIN_PASSWORD: "a long admin password" };
+      // `npx session-manager …` in the README stands for the installed bin, which is this one.
+      const npx = `npx() { [ "$1" = --no-install ] && shift; [ "$1" = session-manager ] && shift; node ${JSON.stringify(join(ROOT, "bin/session-manager.js"))} "$@"; }`;
+      const shell = blocks.filter((b) => b.heading === "Command line" && b.language === "sh");
+      expect(shell.length).toBeGreaterThanOrEqual(2);
+      const outputs = shell.map((block) => execFileSync("bash", ["-c", `set -euo pipefail\n${npx}\n${block.code}`], { env, encoding: "utf8", cwd: dir }));
+      expect(outputs.join("\n")).toContain("alice");
+
+      // The scheduled commands of "Scheduling cleanup" run as they stand there.
+      const scheduled = blocks.filter((b) => b.heading === "Scheduling cleanup" && (b.language === "cron" || b.language === "ini"));
+      expect(scheduled).toHaveLength(2);
+      for (const block of scheduled) {
+        const command = /npx --no-install session-manager [^>\n]*/.exec(block.code)![0].trim();
+        const output = execFileSync("bash", ["-c", `set -euo pipefail\n${npx}\n${command} 2>&1`], {
+          env: { ...env, SESSION_DATABASE_URL: env.DATABASE_URL },
+          encoding: "utf8",
+          cwd: dir,
+        });
+        expect(output).toMatch(/deleted \d+ expired sessions/);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("names only files that exist in the repository", () => {
