@@ -33,9 +33,11 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-async function waitFor(what: string, condition: () => boolean, timeoutMs: number): Promise<void> {
+/** Waits until `condition` holds; fails at once with the first of `wrong` when any turns up meanwhile. */
+async function waitFor(what: string, condition: () => boolean, timeoutMs: number, wrong: readonly string[] = []): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
+    if (wrong.length > 0) throw new Error(`while waiting for ${what}: ${wrong[0]}`);
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(20);
   }
@@ -72,6 +74,7 @@ async function trafficThroughOutage(sm: SessionManager, block: () => Promise<voi
       users.push({ username, cookie: `session=${(await sm.login(username, PASSWORD))!}` });
     }
     const observations: Observation[] = [];
+    const wrong: string[] = [];
     let phase: Observation["phase"] = "before";
     let running = true;
     const routes = [
@@ -90,7 +93,7 @@ async function trafficThroughOutage(sm: SessionManager, block: () => Promise<voi
         const res = await server.send({ method: route.method, path: route.path, headers, body: route.method === "GET" ? undefined : "" });
         // An answer to a request sent before the switch may still belong to the old phase.
         const settled = sentIn === phase ? phase : "down";
-        observations.push({
+        const observation: Observation = {
           adapter,
           user,
           route: `${route.method} ${route.path}`,
@@ -98,26 +101,29 @@ async function trafficThroughOutage(sm: SessionManager, block: () => Promise<voi
           status: res.status,
           username: (jsonOf(res) as { username?: unknown } | undefined)?.username,
           setCookies: sessionCookiesSet(res),
-        });
+        };
+        observations.push(observation);
+        const fine = (observation.status === 200 && observation.username === user.username) || observation.status === 500;
+        if (!fine || observation.setCookies.length > 0) wrong.push(`${adapter} ${observation.route} in phase ${settled} answered ${JSON.stringify(observation)}`);
         await sleep(5);
       }
     }
 
     const loops = ADAPTERS.flatMap((adapter) => users.map((user) => loop(adapter, user)));
     try {
-      await waitFor("answers before the outage", () => observations.length >= 12, 10_000);
+      await waitFor("answers before the outage", () => observations.length >= 12, 10_000, wrong);
       // Requests already in flight when the connections die belong to the outage.
       phase = "down";
       await block();
       const failedIn = (adapter: AdapterName): number => observations.filter((o) => o.adapter === adapter && o.phase === "down" && o.status >= 500).length;
-      await waitFor("server errors from every adapter", () => ADAPTERS.every((adapter) => failedIn(adapter) >= 6), 15_000);
+      await waitFor("server errors from every adapter", () => ADAPTERS.every((adapter) => failedIn(adapter) >= 6), 15_000, wrong);
       // A login needs the database too: it fails closed, with no cookie.
       const login = await servers.get("express")!.send({ method: "POST", path: "/login", headers: { "content-type": "application/json" }, body: JSON.stringify({ username: users[0]!.username, password: PASSWORD }) });
       expect({ status: login.status, cookies: sessionCookiesSet(login) }).toEqual({ status: 500, cookies: [] });
       await unblock();
       phase = "after";
       const recovered = (adapter: AdapterName, user: SignedIn): boolean => observations.some((o) => o.adapter === adapter && o.user === user && o.phase === "after" && o.status === 200);
-      await waitFor("recovery on every adapter", () => ADAPTERS.every((adapter) => users.every((user) => recovered(adapter, user))), 20_000);
+      await waitFor("recovery on every adapter", () => ADAPTERS.every((adapter) => users.every((user) => recovered(adapter, user))), 20_000, wrong);
     } finally {
       running = false;
       await Promise.all(loops);
