@@ -24,6 +24,10 @@ export type Refresh =
   | { kind: "renew"; expiresAt: number }
   | { kind: "touch" };
 
+// Shared answers: validation runs on every request and mostly has nothing to write.
+const NONE: Refresh = Object.freeze({ kind: "none" });
+const TOUCH: Refresh = Object.freeze({ kind: "touch" });
+
 /**
  * Sliding expiry: past half of its duration a session is extended to now + duration (never past
  * the absolute cap); otherwise lastSeenAt is refreshed when it is an hour or more behind.
@@ -37,8 +41,8 @@ export function refreshAt(
     const expiresAt = capped(policy, session.createdAt, now + policy.sessionDurationMs);
     if (expiresAt > session.expiresAt) return { kind: "renew", expiresAt };
   }
-  if (session.lastSeenAt === null || now - session.lastSeenAt >= LAST_SEEN_RESOLUTION_MS) return { kind: "touch" };
-  return { kind: "none" };
+  if (session.lastSeenAt === null || now - session.lastSeenAt >= LAST_SEEN_RESOLUTION_MS) return TOUCH;
+  return NONE;
 }
 
 function capped(policy: ExpiryPolicy, createdAt: number, expiresAt: number): number {

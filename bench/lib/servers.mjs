@@ -1,0 +1,39 @@
+// Starts benchmark servers as child processes, so that each has a core's worth of event loop and
+// none shares a heap with the load generator or with another server.
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+const SERVER = fileURLToPath(new URL("../http-server.mjs", import.meta.url));
+
+export function startServer(framework, variant, databaseFile) {
+  const child = spawn(process.execPath, [SERVER, framework, variant, databaseFile], { stdio: ["ignore", "pipe", "inherit"] });
+  return new Promise((resolve, reject) => {
+    let buffered = "";
+    const onData = (chunk) => {
+      buffered += chunk;
+      const newline = buffered.indexOf("\n");
+      if (newline === -1) return;
+      child.stdout.off("data", onData);
+      const { port } = JSON.parse(buffered.slice(0, newline));
+      resolve({
+        framework,
+        variant,
+        url: `http://127.0.0.1:${port}`,
+        stop: () => new Promise((done) => (child.exitCode !== null ? done() : (child.once("exit", done), child.kill("SIGTERM")))),
+      });
+    };
+    child.stdout.setEncoding("utf8").on("data", onData);
+    child.once("exit", (code) => reject(new Error(`${framework}/${variant} server exited with ${code}`)));
+  });
+}
+
+/** GET or POST with a small JSON body; resolves `{ status, body }`. */
+export async function request(url, { method = "GET", headers = {}, body } = {}) {
+  const response = await fetch(url, {
+    method,
+    headers: body === undefined ? headers : { "content-type": "application/json", ...headers },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  return { status: response.status, body: text === "" ? null : JSON.parse(text) };
+}

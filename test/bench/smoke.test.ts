@@ -1,0 +1,32 @@
+import { execFile } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+// Runs the benchmark suite in its quick mode to show that it still works end to end. It checks
+// that every section prints its table and that the report is written; never the figures, which
+// mean nothing at these sizes.
+describe("benchmark suite", () => {
+  const dir = mkdtempSync(join(tmpdir(), "session-manager-bench-smoke-"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("runs in quick mode and prints every table", async () => {
+    const out = join(dir, "RESULTS.md");
+    const stdout = await new Promise<string>((resolve, reject) => {
+      execFile(
+        process.execPath,
+        ["bench/run.mjs", "--quick", "--out", out],
+        { cwd: join(__dirname, "..", ".."), timeout: 55_000, maxBuffer: 8 * 1024 * 1024 },
+        (error, output, stderr) => (error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(output)),
+      );
+    });
+    for (const heading of ["HTTP: authenticated GET /me", "Core: operations per second", "Logins:", "Memory:", "Targets"]) {
+      expect(stdout).toContain(heading);
+    }
+    for (const framework of ["express", "koa", "hono"]) expect(stdout).toMatch(new RegExp(`^${framework}\\s+[\\d,]+`, "m"));
+    expect(stdout).toContain("checkSession time vs hand-written cached statement");
+    const report = readFileSync(out, "utf8");
+    expect(report).toContain("# Benchmark results");
+    expect(report).toContain("| target | measured | goal | result |");
+  }, 60_000);
+});
