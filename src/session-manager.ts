@@ -82,7 +82,18 @@ export class SessionManager {
     this.#migrated = !this.#options.autoMigrate;
   }
 
-  /** The SQL family of the database in use. */
+  /**
+   * The SQL family of the database in use: `"sqlite"`, `"postgres"` or `"mysql"`.
+   *
+   * ### Examples
+   *
+   * ```ts
+   * import { SessionManager } from "session-manager"
+   *
+   * const sm = new SessionManager()
+   * if (sm.dialect === "sqlite") console.log("embedded database")
+   * ```
+   */
   get dialect(): DialectKind {
     return this.#kind;
   }
@@ -90,6 +101,16 @@ export class SessionManager {
   /**
    * Creates or upgrades the library's tables. Idempotent, and safe when several processes call
    * it at once. With `autoMigrate` (the default) the first operation calls it for you.
+   *
+   * ### Examples
+   *
+   * ```ts
+   * import { SessionManager } from "session-manager"
+   *
+   * // At deploy time, with the app's managers built with autoMigrate: false:
+   * const sm = new SessionManager({ database: "postgres://localhost/app", autoMigrate: false })
+   * await sm.migrate()
+   * ```
    */
   async migrate(): Promise<void> {
     this.#migration ??= migrateToLatest(this.#db, this.#kind, this.#options.tablePrefix).then(
@@ -105,7 +126,21 @@ export class SessionManager {
     return this.#migration;
   }
 
-  /** Creates a user with an argon2id hash of the password. */
+  /**
+   * Creates a user with an argon2id hash of the password. Throws `UsernameTakenError`,
+   * `InvalidUsernameError` (1 to 64 characters, no control characters) or `InvalidPasswordError`
+   * (8 to 1024 characters).
+   *
+   * ### Examples
+   *
+   * ```ts
+   * import { SessionManager } from "session-manager"
+   *
+   * const sm = new SessionManager()
+   * const user = await sm.createUser("Alice", "correct horse battery staple")
+   * console.log(user.id, user.username) // 1 "Alice"
+   * ```
+   */
   async createUser(username: string, password: string): Promise<User> {
     const name = requireUsername(username);
     const passwordHash = await this.#passwords.hash(requirePassword(password));
@@ -115,6 +150,15 @@ export class SessionManager {
   /**
    * Creates a user from an argon2 PHC string made elsewhere (argon2i, argon2d or argon2id), for
    * migrating accounts from another system. The hash is upgraded at the user's next login.
+   *
+   * ### Examples
+   *
+   * ```ts
+   * import { SessionManager } from "session-manager"
+   *
+   * const sm = new SessionManager()
+   * await sm.importUser("alice", "$argon2i$v=19$m=4096,t=3,p=1$c29tZXNhbHRzb21lc2FsdA$R0jF4ldHwAs3ifBFrUM8ZxJW62YS6+1tBJXnYWizlZw")
+   * ```
    */
   async importUser(username: string, passwordHash: string): Promise<User> {
     const name = requireUsername(username);
@@ -122,7 +166,19 @@ export class SessionManager {
     return this.#insertUser(name, passwordHash);
   }
 
-  /** The user with this username (compared case-insensitively after NFKC), or null. */
+  /**
+   * The user with this username (compared case-insensitively after NFKC), or null.
+   *
+   * ### Examples
+   *
+   * ```ts
+   * import { SessionManager } from "session-manager"
+   *
+   * const sm = new SessionManager()
+   * await sm.createUser("Alice", "correct horse battery staple")
+   * const user = await sm.getUser("ALICE") // { id: 1, username: "Alice", … }
+   * ```
+   */
   async getUser(username: string): Promise<User | null> {
     const name = normalizeUsername(username);
     if (name === null) return null;
@@ -130,7 +186,19 @@ export class SessionManager {
     return (await findUserByKey(this.#db, name.key))?.user ?? null;
   }
 
-  /** The user with this id, or null. */
+  /**
+   * The user with this id, or null.
+   *
+   * ### Examples
+   *
+   * ```ts
+   * import { SessionManager } from "session-manager"
+   *
+   * const sm = new SessionManager()
+   * const user = await sm.getUserById(1)
+   * if (user === null) console.log("no such user")
+   * ```
+   */
   async getUserById(id: number): Promise<User | null> {
     if (!isId(id)) return null;
     await this.#ready();
@@ -140,12 +208,37 @@ export class SessionManager {
   /**
    * The user when the password is right, else null. An unknown username costs the same time as
    * a wrong password. Throws `LoginThrottledError` while the username is locked out.
+   *
+   * ### Examples
+   *
+   * ```ts
+   * import { SessionManager } from "session-manager"
+   *
+   * const sm = new SessionManager()
+   * const user = await sm.authenticateUser("alice", "correct horse battery staple")
+   * if (user === null) console.log("wrong username or password")
+   * ```
    */
   async authenticateUser(username: string, password: string): Promise<User | null> {
     return this.#authenticate(username, password, {});
   }
 
-  /** Sets a new password and revokes every session of the user except `keepToken`. */
+  /**
+   * Sets a new password and revokes every session of the user except `keepToken`. Throws
+   * `InvalidPasswordError` or `UserNotFoundError`.
+   *
+   * ### Examples
+   *
+   * ```ts
+   * import { SessionManager } from "session-manager"
+   *
+   * const sm = new SessionManager()
+   * const user = await sm.createUser("alice", "correct horse battery staple")
+   * const token = await sm.createSession(user.id)
+   * // Other devices are signed out; this one stays signed in.
+   * await sm.changePassword(user.id, "a new long passphrase", { keepToken: token })
+   * ```
+   */
   async changePassword(userId: number, newPassword: string, options: ChangePasswordOptions = {}): Promise<void> {
     const password = requirePassword(newPassword);
     if (!isId(userId)) throw new UserNotFoundError();
@@ -161,7 +254,19 @@ export class SessionManager {
     this.#emit("password_changed", { userId });
   }
 
-  /** Deletes the user and all of its sessions; false when there was no such user. */
+  /**
+   * Deletes the user and all of its sessions; false when there was no such user.
+   *
+   * ### Examples
+   *
+   * ```ts
+   * import { SessionManager } from "session-manager"
+   *
+   * const sm = new SessionManager()
+   * const user = await sm.createUser("alice", "correct horse battery staple")
+   * await sm.deleteUser(user.id) // true
+   * ```
+   */
   async deleteUser(userId: number): Promise<boolean> {
     if (!isId(userId)) return false;
     await this.#ready();
@@ -173,6 +278,16 @@ export class SessionManager {
   /**
    * Starts a session and returns its token, the only copy there will ever be: the database keeps
    * a SHA-256 digest. Throws `UserNotFoundError` for an unknown user.
+   *
+   * ### Examples
+   *
+   * ```ts
+   * import { SessionManager } from "session-manager"
+   *
+   * const sm = new SessionManager()
+   * const user = await sm.createUser("alice", "correct horse battery staple")
+   * const token = await sm.createSession(user.id, { ip: "203.0.113.7", userAgent: "Firefox" })
+   * ```
    */
   async createSession(userId: number, meta: SessionMeta = {}): Promise<string> {
     if (!isId(userId)) throw new UserNotFoundError();
@@ -181,7 +296,21 @@ export class SessionManager {
     return this.#startSession(userId, meta);
   }
 
-  /** The session's user, or null for any token that is not a live session's. Never throws for bad input. */
+  /**
+   * The session's user, or null for any token that is not a live session's (unknown, expired,
+   * revoked, malformed, not even a string). Never throws for bad input; database errors propagate.
+   *
+   * ### Examples
+   *
+   * ```ts
+   * import { SessionManager } from "session-manager"
+   *
+   * const sm = new SessionManager()
+   * const token = "token from the session cookie"
+   * const user = await sm.validateSession(token)
+   * if (user === null) console.log("signed out")
+   * ```
+   */
   async validateSession(token: string): Promise<User | null> {
     return (await this.checkSession(token))?.user ?? null;
   }
@@ -190,6 +319,16 @@ export class SessionManager {
    * The session and its user, or null. Extends the session past half of its life
    * (`session.renewed` is then true) and writes nothing otherwise, but for an hourly
    * `lastSeenAt`.
+   *
+   * ### Examples
+   *
+   * ```ts
+   * import { SessionManager } from "session-manager"
+   *
+   * const sm = new SessionManager()
+   * const check = await sm.checkSession("token from the session cookie")
+   * if (check?.session.renewed) console.log("set the cookie again, until", check.session.expiresAt)
+   * ```
    */
   async checkSession(token: string): Promise<SessionCheck | null> {
     if (!isWellFormedToken(token)) return null;
@@ -213,12 +352,38 @@ export class SessionManager {
     return { user: userOf(record), session };
   }
 
-  /** Ends the session of this token; true when a live session was revoked. */
+  /**
+   * Ends the session of this token; true when a live session was revoked.
+   *
+   * ### Examples
+   *
+   * ```ts
+   * import { SessionManager } from "session-manager"
+   *
+   * const sm = new SessionManager()
+   * const user = await sm.createUser("alice", "correct horse battery staple")
+   * const token = await sm.createSession(user.id)
+   * await sm.revokeSession(token) // true
+   * ```
+   */
   async revokeSession(token: string): Promise<boolean> {
     return this.#endSession(token, "session_revoked");
   }
 
-  /** Ends every session of the user; returns how many live sessions were revoked. */
+  /**
+   * Ends every session of the user ("sign out everywhere"); returns how many live sessions were
+   * revoked. Once it returns, none of them validates in any process.
+   *
+   * ### Examples
+   *
+   * ```ts
+   * import { SessionManager } from "session-manager"
+   *
+   * const sm = new SessionManager()
+   * const revoked = await sm.revokeSessions(1)
+   * console.log(`${revoked} sessions ended`)
+   * ```
+   */
   async revokeSessions(userId: number): Promise<number> {
     if (!isId(userId)) return 0;
     await this.#ready();
@@ -227,7 +392,22 @@ export class SessionManager {
     return count;
   }
 
-  /** Ends every session of the token's user but this one ("sign out other devices"). */
+  /**
+   * Ends every session of the token's user but this one ("sign out other devices"); returns how
+   * many were ended, 0 for a token that is not a live session's.
+   *
+   * ### Examples
+   *
+   * ```ts
+   * import { SessionManager } from "session-manager"
+   *
+   * const sm = new SessionManager()
+   * const user = await sm.createUser("alice", "correct horse battery staple")
+   * const here = await sm.createSession(user.id)
+   * await sm.createSession(user.id)
+   * await sm.revokeOtherSessions(here) // 1
+   * ```
+   */
   async revokeOtherSessions(token: string): Promise<number> {
     const current = await this.checkSession(token);
     if (current === null) return 0;
@@ -236,7 +416,20 @@ export class SessionManager {
     return count;
   }
 
-  /** Live sessions of the user, newest first. */
+  /**
+   * Live sessions of the user, newest first, for an "active sessions" page.
+   *
+   * ### Examples
+   *
+   * ```ts
+   * import { SessionManager } from "session-manager"
+   *
+   * const sm = new SessionManager()
+   * for (const session of await sm.listSessions(1)) {
+   *   console.log(session.id, session.ip, session.userAgent, session.lastSeenAt)
+   * }
+   * ```
+   */
   async listSessions(userId: number): Promise<Session[]> {
     if (!isId(userId)) return [];
     await this.#ready();
@@ -246,6 +439,16 @@ export class SessionManager {
   /**
    * Authenticates and starts a session: the token, or null for a wrong username or password.
    * Throws `LoginThrottledError` while the username is locked out.
+   *
+   * ### Examples
+   *
+   * ```ts
+   * import { SessionManager } from "session-manager"
+   *
+   * const sm = new SessionManager()
+   * const token = await sm.login("alice", "correct horse battery staple", { ip: "203.0.113.7" })
+   * if (token === null) console.log("wrong username or password")
+   * ```
    */
   async login(username: string, password: string, meta: SessionMeta = {}): Promise<string | null> {
     const user = await this.#authenticate(username, password, meta);
@@ -253,12 +456,37 @@ export class SessionManager {
     return this.#startSession(user.id, meta, user.username);
   }
 
-  /** Ends the session of this token; true when a live session was ended. */
+  /**
+   * Ends the session of this token; true when a live session was ended.
+   *
+   * ### Examples
+   *
+   * ```ts
+   * import { SessionManager } from "session-manager"
+   *
+   * const sm = new SessionManager()
+   * const token = await sm.login("alice", "correct horse battery staple")
+   * if (token !== null) await sm.logout(token)
+   * ```
+   */
   async logout(token: string): Promise<boolean> {
     return this.#endSession(token, "logout");
   }
 
-  /** Deletes expired sessions (in batches, so no lock is held for long) and stale throttle state. */
+  /**
+   * Deletes expired sessions, in batches so that no lock is held for long, and forgets the
+   * throttle state of usernames nobody has tried for a day; returns how many sessions it deleted.
+   * Run it on a schedule (the CLI's `cleanup` does).
+   *
+   * ### Examples
+   *
+   * ```ts
+   * import { SessionManager } from "session-manager"
+   *
+   * const sm = new SessionManager()
+   * const deleted = await sm.deleteExpiredSessions({ batchSize: 5000, onProgress: (n) => console.log(n) })
+   * ```
+   */
   async deleteExpiredSessions(options: { batchSize?: number; onProgress?: (deleted: number) => void } = {}): Promise<number> {
     await this.#ready();
     const batchSize = options.batchSize ?? EXPIRED_BATCH_SIZE;
@@ -274,7 +502,20 @@ export class SessionManager {
     return total;
   }
 
-  /** Releases the database connections the library opened; a caller's Kysely instance stays open. */
+  /**
+   * Releases the database connections the library opened; a caller's Kysely instance stays open.
+   *
+   * ### Examples
+   *
+   * ```ts
+   * import { SessionManager } from "session-manager"
+   *
+   * const sm = new SessionManager()
+   * process.on("SIGTERM", () => {
+   *   void sm.close()
+   * })
+   * ```
+   */
   async close(): Promise<void> {
     if (this.#migration !== null) await this.#migration.catch(() => {});
     if (this.#ownsDatabase) await this.#db.destroy();
