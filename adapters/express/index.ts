@@ -71,7 +71,25 @@ export function sessionMiddleware(options: SessionMiddlewareOptions = {}): Reque
   };
 }
 
-/** Lets signed-in requests through; answers others 401 `{"error":"unauthorized"}` or 303 to `redirectTo`. */
+/**
+ * Lets signed-in requests through; answers others 401 `{"error":"unauthorized"}` or 303 to `redirectTo`.
+ *
+ * ### Examples
+ *
+ * ```ts
+ * import express from "express"
+ * import { loginHandler, logoutHandler, registerHandler, requireUser, sessionMiddleware } from "session-manager/express"
+ *
+ * const app = express()
+ * app.use(sessionMiddleware())
+ * app.get("/me", requireUser(), (req, res) => {
+ *   res.json({ user: req.user })
+ * })
+ * app.get("/account", requireUser({ redirectTo: "/login" }), (req, res) => {
+ *   res.send(`Hello ${req.user?.username}`)
+ * })
+ * ```
+ */
 export function requireUser(options: HandlerOptions = {}): RequestHandler {
   const answer = core.unauthorized(core.resolveHandlerOptions(options));
   return function requireUser(req: Request, res: Response, next: NextFunction): void {
@@ -80,17 +98,58 @@ export function requireUser(options: HandlerOptions = {}): RequestHandler {
   };
 }
 
-/** `POST` handler: logs in from a JSON or form body with `username` and `password`; 200 `{"user":…}` + cookie. */
+/**
+ * `POST` handler: logs in from a JSON or form body with `username` and `password`; 200 `{"user":…}` + cookie.
+ *
+ * ### Examples
+ *
+ * ```ts
+ * import express from "express"
+ * import { loginHandler, logoutHandler, registerHandler, requireUser, sessionMiddleware } from "session-manager/express"
+ *
+ * const app = express()
+ * app.use(sessionMiddleware())
+ * app.post("/login", loginHandler())
+ * // HTML forms: 303 to "/" on success, to "/login?error=…" on failure
+ * app.post("/login-form", loginHandler({ redirectTo: "/", failureRedirectTo: "/login" }))
+ * ```
+ */
 export function loginHandler(options: HandlerOptions = {}): RequestHandler {
   return handler("loginHandler", core.login, options);
 }
 
-/** `POST` handler: creates the user and logs in; 201 `{"user":…}` + cookie, 409 when the name is taken. */
+/**
+ * `POST` handler: creates the user and logs in; 201 `{"user":…}` + cookie, 409 when the name is taken.
+ *
+ * ### Examples
+ *
+ * ```ts
+ * import express from "express"
+ * import { loginHandler, logoutHandler, registerHandler, requireUser, sessionMiddleware } from "session-manager/express"
+ *
+ * const app = express()
+ * app.use(sessionMiddleware())
+ * app.post("/register", registerHandler())
+ * ```
+ */
 export function registerHandler(options: HandlerOptions = {}): RequestHandler {
   return handler("registerHandler", core.register, options);
 }
 
-/** `POST` handler: ends the session and clears the cookie; 204, or 303 to `redirectTo`. */
+/**
+ * `POST` handler: ends the session and clears the cookie; 204, or 303 to `redirectTo`.
+ *
+ * ### Examples
+ *
+ * ```ts
+ * import express from "express"
+ * import { loginHandler, logoutHandler, registerHandler, requireUser, sessionMiddleware } from "session-manager/express"
+ *
+ * const app = express()
+ * app.use(sessionMiddleware())
+ * app.post("/logout", logoutHandler({ redirectTo: "/login" }))
+ * ```
+ */
 export function logoutHandler(options: HandlerOptions = {}): RequestHandler {
   return handler("logoutHandler", core.logout, options);
 }

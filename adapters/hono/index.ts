@@ -9,6 +9,17 @@ export type { HandlerOptions, SessionCookieOptions, SessionMiddlewareOptions } f
 /**
  * The variables `sessionMiddleware()` sets: `c.get("user")` and `c.get("session")`, null when
  * anonymous. Use it as `new Hono<{ Variables: SessionVariables }>()`.
+ *
+ * ### Examples
+ *
+ * ```ts
+ * import { Hono } from "hono"
+ * import { sessionMiddleware, type SessionVariables } from "session-manager/hono"
+ *
+ * const app = new Hono<{ Variables: SessionVariables }>()
+ * app.use(sessionMiddleware())
+ * app.get("/", (c) => c.text(c.get("user")?.username ?? "anonymous"))
+ * ```
  */
 export type SessionVariables = {
   user: User | null;
@@ -64,7 +75,20 @@ export function sessionMiddleware(options: SessionMiddlewareOptions = {}): Middl
   };
 }
 
-/** Lets signed-in requests through; answers others 401 `{"error":"unauthorized"}` or 303 to `redirectTo`. */
+/**
+ * Lets signed-in requests through; answers others 401 `{"error":"unauthorized"}` or 303 to `redirectTo`.
+ *
+ * ### Examples
+ *
+ * ```ts
+ * import { Hono } from "hono"
+ * import { loginHandler, logoutHandler, registerHandler, requireUser, sessionMiddleware, type SessionVariables } from "session-manager/hono"
+ *
+ * const app = new Hono<{ Variables: SessionVariables }>()
+ * app.use(sessionMiddleware())
+ * app.get("/me", requireUser(), (c) => c.json({ user: c.get("user") }))
+ * ```
+ */
 export function requireUser(options: HandlerOptions = {}): MiddlewareHandler<SessionEnv> {
   const answer = core.unauthorized(core.resolveHandlerOptions(options));
   return async function requireUser(c, next) {
@@ -73,17 +97,56 @@ export function requireUser(options: HandlerOptions = {}): MiddlewareHandler<Ses
   };
 }
 
-/** Logs in from a JSON or form body with `username` and `password`; 200 `{"user":…}` + cookie. */
+/**
+ * Logs in from a JSON or form body with `username` and `password`; 200 `{"user":…}` + cookie.
+ *
+ * ### Examples
+ *
+ * ```ts
+ * import { Hono } from "hono"
+ * import { loginHandler, logoutHandler, registerHandler, requireUser, sessionMiddleware, type SessionVariables } from "session-manager/hono"
+ *
+ * const app = new Hono<{ Variables: SessionVariables }>()
+ * app.use(sessionMiddleware())
+ * app.post("/login", loginHandler())
+ * ```
+ */
 export function loginHandler(options: HandlerOptions = {}): MiddlewareHandler<SessionEnv> {
   return handler("loginHandler", core.login, options);
 }
 
-/** Creates the user and logs in; 201 `{"user":…}` + cookie, 409 when the name is taken. */
+/**
+ * Creates the user and logs in; 201 `{"user":…}` + cookie, 409 when the name is taken.
+ *
+ * ### Examples
+ *
+ * ```ts
+ * import { Hono } from "hono"
+ * import { loginHandler, logoutHandler, registerHandler, requireUser, sessionMiddleware, type SessionVariables } from "session-manager/hono"
+ *
+ * const app = new Hono<{ Variables: SessionVariables }>()
+ * app.use(sessionMiddleware())
+ * app.post("/register", registerHandler())
+ * ```
+ */
 export function registerHandler(options: HandlerOptions = {}): MiddlewareHandler<SessionEnv> {
   return handler("registerHandler", core.register, options);
 }
 
-/** Ends the session and clears the cookie; 204, or 303 to `redirectTo`. */
+/**
+ * Ends the session and clears the cookie; 204, or 303 to `redirectTo`.
+ *
+ * ### Examples
+ *
+ * ```ts
+ * import { Hono } from "hono"
+ * import { loginHandler, logoutHandler, registerHandler, requireUser, sessionMiddleware, type SessionVariables } from "session-manager/hono"
+ *
+ * const app = new Hono<{ Variables: SessionVariables }>()
+ * app.use(sessionMiddleware())
+ * app.post("/logout", logoutHandler({ redirectTo: "/login" }))
+ * ```
+ */
 export function logoutHandler(options: HandlerOptions = {}): MiddlewareHandler<SessionEnv> {
   return handler("logoutHandler", core.logout, options);
 }

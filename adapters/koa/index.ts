@@ -5,7 +5,22 @@ import type { Session, User } from "../../src/types.js";
 
 export type { HandlerOptions, SessionCookieOptions, SessionMiddlewareOptions } from "../../src/http/index.js";
 
-/** What `sessionMiddleware()` puts in `ctx.state`. */
+/**
+ * What `sessionMiddleware()` puts in `ctx.state`.
+ *
+ * ### Examples
+ *
+ * ```ts
+ * import Koa from "koa"
+ * import { sessionMiddleware, type SessionState } from "session-manager/koa"
+ *
+ * const app = new Koa<SessionState>()
+ * app.use(sessionMiddleware())
+ * app.use((ctx) => {
+ *   ctx.body = ctx.state.user === null ? "anonymous" : `hello ${ctx.state.user.username}`
+ * })
+ * ```
+ */
 export interface SessionState {
   /** The signed-in user, or null. */
   user: User | null;
@@ -66,7 +81,25 @@ export function sessionMiddleware(options: SessionMiddlewareOptions = {}): Middl
   };
 }
 
-/** Lets signed-in requests through; answers others 401 `{"error":"unauthorized"}` or 303 to `redirectTo`. */
+/**
+ * Lets signed-in requests through; answers others 401 `{"error":"unauthorized"}` or 303 to `redirectTo`.
+ *
+ * ### Examples
+ *
+ * ```ts
+ * import Router from "@koa/router"
+ * import Koa from "koa"
+ * import { loginHandler, logoutHandler, registerHandler, requireUser, sessionMiddleware, type SessionState } from "session-manager/koa"
+ *
+ * const app = new Koa<SessionState>()
+ * const router = new Router<SessionState>()
+ * app.use(sessionMiddleware())
+ * app.use(router.routes())
+ * router.get("/me", requireUser(), (ctx) => {
+ *   ctx.body = { user: ctx.state.user }
+ * })
+ * ```
+ */
 export function requireUser(options: HandlerOptions = {}): Middleware<SessionState> {
   const answer = core.unauthorized(core.resolveHandlerOptions(options));
   return async function requireUser(ctx: ParameterizedContext<SessionState>, next: Next): Promise<void> {
@@ -75,17 +108,65 @@ export function requireUser(options: HandlerOptions = {}): Middleware<SessionSta
   };
 }
 
-/** Logs in from a JSON or form body with `username` and `password`; 200 `{"user":…}` + cookie. */
+/**
+ * Logs in from a JSON or form body with `username` and `password`; 200 `{"user":…}` + cookie.
+ *
+ * ### Examples
+ *
+ * ```ts
+ * import Router from "@koa/router"
+ * import Koa from "koa"
+ * import { loginHandler, logoutHandler, registerHandler, requireUser, sessionMiddleware, type SessionState } from "session-manager/koa"
+ *
+ * const app = new Koa<SessionState>()
+ * const router = new Router<SessionState>()
+ * app.use(sessionMiddleware())
+ * app.use(router.routes())
+ * router.post("/login", loginHandler())
+ * ```
+ */
 export function loginHandler(options: HandlerOptions = {}): Middleware<SessionState> {
   return handler("loginHandler", core.login, options);
 }
 
-/** Creates the user and logs in; 201 `{"user":…}` + cookie, 409 when the name is taken. */
+/**
+ * Creates the user and logs in; 201 `{"user":…}` + cookie, 409 when the name is taken.
+ *
+ * ### Examples
+ *
+ * ```ts
+ * import Router from "@koa/router"
+ * import Koa from "koa"
+ * import { loginHandler, logoutHandler, registerHandler, requireUser, sessionMiddleware, type SessionState } from "session-manager/koa"
+ *
+ * const app = new Koa<SessionState>()
+ * const router = new Router<SessionState>()
+ * app.use(sessionMiddleware())
+ * app.use(router.routes())
+ * router.post("/register", registerHandler())
+ * ```
+ */
 export function registerHandler(options: HandlerOptions = {}): Middleware<SessionState> {
   return handler("registerHandler", core.register, options);
 }
 
-/** Ends the session and clears the cookie; 204, or 303 to `redirectTo`. */
+/**
+ * Ends the session and clears the cookie; 204, or 303 to `redirectTo`.
+ *
+ * ### Examples
+ *
+ * ```ts
+ * import Router from "@koa/router"
+ * import Koa from "koa"
+ * import { loginHandler, logoutHandler, registerHandler, requireUser, sessionMiddleware, type SessionState } from "session-manager/koa"
+ *
+ * const app = new Koa<SessionState>()
+ * const router = new Router<SessionState>()
+ * app.use(sessionMiddleware())
+ * app.use(router.routes())
+ * router.post("/logout", logoutHandler({ redirectTo: "/login" }))
+ * ```
+ */
 export function logoutHandler(options: HandlerOptions = {}): Middleware<SessionState> {
   return handler("logoutHandler", core.logout, options);
 }

@@ -3,7 +3,20 @@ import { SessionManager } from "../session-manager.js";
 import { SessionCookie } from "./cookie.js";
 import { originOf } from "./csrf.js";
 
-/** Attributes of the session cookie; every one is optional. */
+/**
+ * Attributes of the session cookie; every one is optional.
+ *
+ * ### Examples
+ *
+ * ```ts
+ * import express from "express"
+ * import { sessionMiddleware } from "session-manager/express"
+ *
+ * const app = express()
+ * // A cookie for every subdomain, sent only over HTTPS, never on cross-site requests.
+ * app.use(sessionMiddleware({ cookie: { domain: "example.com", secure: true, sameSite: "strict" } }))
+ * ```
+ */
 export interface SessionCookieOptions {
   /** `"auto"` (default): `Secure` when the request is HTTPS, as the framework sees it behind trusted proxies. */
   secure?: "auto" | boolean;
@@ -15,7 +28,27 @@ export interface SessionCookieOptions {
   domain?: string;
 }
 
-/** Options of `sessionMiddleware(options)` in every adapter. */
+/**
+ * Options of `sessionMiddleware(options)` in every adapter. Checked when the middleware is
+ * created: a bad value throws `InvalidOptionsError` then, not on the first request.
+ *
+ * ### Examples
+ *
+ * ```ts
+ * import { Hono } from "hono"
+ * import { SessionManager } from "session-manager"
+ * import { sessionMiddleware, type SessionVariables } from "session-manager/hono"
+ *
+ * const app = new Hono<{ Variables: SessionVariables }>()
+ * app.use(
+ *   sessionMiddleware({
+ *     manager: new SessionManager({ database: "postgres://localhost/app" }),
+ *     cookieName: "__Host-session",
+ *     trustedOrigins: ["https://admin.example.com"],
+ *   }),
+ * )
+ * ```
+ */
 export interface SessionMiddlewareOptions {
   /** Default: one shared `new SessionManager()`, created on first use (SQLite `sessions.db`). */
   manager?: SessionManager;
@@ -28,7 +61,20 @@ export interface SessionMiddlewareOptions {
   trustedOrigins?: readonly string[];
 }
 
-/** Options of `loginHandler`, `registerHandler`, `logoutHandler` and `requireUser`. */
+/**
+ * Options of `loginHandler`, `registerHandler`, `logoutHandler` and `requireUser`.
+ *
+ * ### Examples
+ *
+ * ```ts
+ * import express from "express"
+ * import { loginHandler, sessionMiddleware } from "session-manager/express"
+ *
+ * const app = express()
+ * app.use(sessionMiddleware())
+ * app.post("/login", loginHandler({ redirectTo: "/account", failureRedirectTo: "/login" }))
+ * ```
+ */
 export interface HandlerOptions {
   /** Answer success with a 303 to this location instead of JSON (HTML forms). */
   redirectTo?: string;
