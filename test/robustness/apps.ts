@@ -1,100 +1,15 @@
 import { once } from "node:events";
 import { Agent, createServer, request, type IncomingHttpHeaders, type RequestListener, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { getRequestListener } from "@hono/node-server";
-import express, { type ErrorRequestHandler } from "express";
-import { Hono } from "hono";
-import Koa, { type Middleware } from "koa";
 import type { SessionManager, SessionMiddlewareOptions } from "session-manager";
-import * as expressAdapter from "session-manager/express";
-import * as honoAdapter from "session-manager/hono";
-import * as koaAdapter from "session-manager/koa";
+import { APPS, type AdapterName } from "../http/apps.js";
 
-/**
- * The same small app on each framework: the three handlers, a guarded `/me`, an unguarded
- * `/whoami` and `/action`, and an error handler answering 500 `{"error":"internal"}`.
- */
-export type AdapterName = "express" | "koa" | "hono";
+export { type AdapterName } from "../http/apps.js";
 export const ADAPTERS: readonly AdapterName[] = ["express", "koa", "hono"];
 
+/** The shared HTTP suite's app on `adapter`: the handlers, a guarded `/me`, `/whoami`, `/action`, and a 500 error handler. */
 export function createApp(adapter: AdapterName, manager: SessionManager, options: Omit<SessionMiddlewareOptions, "manager"> = {}): RequestListener {
-  switch (adapter) {
-    case "express":
-      return expressApp(manager, options);
-    case "koa":
-      return koaApp(manager, options);
-    case "hono":
-      return honoApp(manager, options);
-  }
-}
-
-function expressApp(manager: SessionManager, options: Omit<SessionMiddlewareOptions, "manager">): RequestListener {
-  const { sessionMiddleware, loginHandler, logoutHandler, registerHandler, requireUser } = expressAdapter;
-  const app = express();
-  app.use(sessionMiddleware({ ...options, manager }));
-  app.post("/register", registerHandler());
-  app.post("/login", loginHandler());
-  app.post("/logout", logoutHandler());
-  app.get("/me", requireUser(), (req, res) => {
-    res.json({ username: req.user?.username, sessionId: req.authSession?.id });
-  });
-  app.get("/whoami", (req, res) => {
-    res.json({ username: req.user?.username ?? null });
-  });
-  app.all("/action", (req, res) => {
-    res.json({ username: req.user?.username ?? null });
-  });
-  const onError: ErrorRequestHandler = (_error, _req, res, _next) => {
-    res.status(500).json({ error: "internal" });
-  };
-  app.use(onError);
-  return app;
-}
-
-function koaApp(manager: SessionManager, options: Omit<SessionMiddlewareOptions, "manager">): RequestListener {
-  const { sessionMiddleware, loginHandler, logoutHandler, registerHandler, requireUser } = koaAdapter;
-  const app = new Koa<koaAdapter.SessionState>();
-  app.silent = true;
-  const routes: Record<string, Middleware<koaAdapter.SessionState>[]> = {
-    "POST /register": [registerHandler()],
-    "POST /login": [loginHandler()],
-    "POST /logout": [logoutHandler()],
-    "GET /me": [requireUser(), (ctx) => void (ctx.body = { username: ctx.state.user?.username, sessionId: ctx.state.session?.id })],
-    "GET /whoami": [(ctx) => void (ctx.body = { username: ctx.state.user?.username ?? null })],
-    "* /action": [(ctx) => void (ctx.body = { username: ctx.state.user?.username ?? null })],
-  };
-  app.use(async (ctx, next) => {
-    try {
-      await next();
-    } catch {
-      ctx.status = 500;
-      ctx.body = { error: "internal" };
-    }
-  });
-  app.use(sessionMiddleware({ ...options, manager }));
-  app.use(async function router(ctx, next) {
-    const chain = routes[`${ctx.method} ${ctx.path}`] ?? routes[`* ${ctx.path}`];
-    if (chain === undefined) return next();
-    const run = async (index: number): Promise<void> => {
-      await chain[index]?.(ctx, () => run(index + 1));
-    };
-    await run(0);
-  });
-  return app.callback();
-}
-
-function honoApp(manager: SessionManager, options: Omit<SessionMiddlewareOptions, "manager">): RequestListener {
-  const { sessionMiddleware, loginHandler, logoutHandler, registerHandler, requireUser } = honoAdapter;
-  const app = new Hono<{ Variables: honoAdapter.SessionVariables }>();
-  app.use(sessionMiddleware({ ...options, manager }));
-  app.post("/register", registerHandler());
-  app.post("/login", loginHandler());
-  app.post("/logout", logoutHandler());
-  app.get("/me", requireUser(), (c) => c.json({ username: c.get("user")?.username, sessionId: c.get("session")?.id }));
-  app.get("/whoami", (c) => c.json({ username: c.get("user")?.username ?? null }));
-  app.all("/action", (c) => c.json({ username: c.get("user")?.username ?? null }));
-  app.onError((_error, c) => c.json({ error: "internal" }, 500));
-  return getRequestListener(app.fetch);
+  return APPS[adapter]({ manager, options, trustProxy: false, frameworkBodyParser: false });
 }
 
 /** A listening server on a free local port, reached through one keep-alive agent. */
