@@ -554,7 +554,7 @@ export class SessionManager {
       const state = await findThrottle(this.#db, name.key);
       const now = this.#now();
       if (state !== null && state.lockedUntil > now) {
-        this.#emit("login_throttled", { username: name.display, ...eventMeta(meta) });
+        this.#emit("login_throttled", { username: name.display, ...eventMeta(cleanSessionMeta(meta)) });
         throw new LoginThrottledError(retryAfterSeconds(state.lockedUntil, now));
       }
     }
@@ -572,7 +572,7 @@ export class SessionManager {
   }
 
   async #recordFailure(name: NormalizedUsername, meta: SessionMeta): Promise<void> {
-    this.#emit("login_failed", { username: name.display, ...eventMeta(meta) });
+    this.#emit("login_failed", { username: name.display, ...eventMeta(cleanSessionMeta(meta)) });
     const throttle = this.#options.throttle;
     if (throttle === null) return;
     const now = this.#now();
@@ -585,8 +585,7 @@ export class SessionManager {
     const token = generateToken();
     const createdAt = this.#now();
     const id = generateSessionId();
-    const ip = cleanMeta(meta.ip, 255);
-    const userAgent = cleanMeta(meta.userAgent, 1024);
+    const { ip, userAgent } = cleanSessionMeta(meta);
     await insertSession(this.#db, {
       id,
       tokenHash: hashToken(token),
@@ -620,16 +619,19 @@ function isId(value: unknown): value is number {
 }
 
 /** Request metadata as stored: strings only, bounded, without control characters (PostgreSQL refuses NUL). */
+function cleanSessionMeta(meta: SessionMeta): { ip: string | null; userAgent: string | null } {
+  return { ip: cleanMeta(meta.ip, 255), userAgent: cleanMeta(meta.userAgent, 1024) };
+}
+
 function cleanMeta(value: unknown, max: number): string | null {
   if (typeof value !== "string") return null;
   const clean = value.slice(0, max * 2).replace(/[\u0000-\u001f\u007f]/g, "").slice(0, max).toWellFormed();
   return clean === "" ? null : clean;
 }
 
-function eventMeta(meta: SessionMeta): Pick<AuthEvent, "ip" | "userAgent"> {
+/** Cleaned metadata as event fields, absent rather than null. */
+function eventMeta({ ip, userAgent }: { ip: string | null; userAgent: string | null }): Pick<AuthEvent, "ip" | "userAgent"> {
   const result: Pick<AuthEvent, "ip" | "userAgent"> = {};
-  const ip = cleanMeta(meta.ip, 255);
-  const userAgent = cleanMeta(meta.userAgent, 1024);
   if (ip !== null) result.ip = ip;
   if (userAgent !== null) result.userAgent = userAgent;
   return result;
