@@ -34,8 +34,10 @@ export function connect(database: string | Kysely<any>, tablePrefix: string): Co
 export function dialectFromUrl(url: string): { dialect: Dialect; kind: DialectKind } {
   const scheme = /^([a-z0-9]+):/i.exec(url)?.[1]?.toLowerCase();
   switch (scheme) {
-    case "sqlite":
-      return { dialect: sqliteDialect(sqlitePath(url), sqliteBusyTimeout(url)), kind: "sqlite" };
+    case "sqlite": {
+      const { rest, busyTimeout } = sqliteQuery(url);
+      return { dialect: sqliteDialect(sqlitePath(rest), busyTimeout ?? SQLITE_BUSY_TIMEOUT_MS), kind: "sqlite" };
+    }
     case "postgres":
     case "postgresql":
       return { dialect: postgresDialect(url), kind: "postgres" };
@@ -51,7 +53,7 @@ export function dialectFromUrl(url: string): { dialect: Dialect; kind: DialectKi
 
 /** `sqlite::memory:` → `:memory:`; `sqlite:data/app.db`, `sqlite://data/app.db` and `sqlite:///abs.db` → a path. */
 function sqlitePath(url: string): string {
-  const rest = sqliteQuery(url).rest.slice("sqlite:".length);
+  const rest = url.slice("sqlite:".length);
   if (rest === ":memory:" || rest === "//:memory:") return ":memory:";
   const path = rest.startsWith("//") ? rest.slice(2) : rest;
   if (path === "") throw new UnsupportedDatabaseError("sqlite: URL names no file: use sqlite:PATH or sqlite::memory:");
@@ -75,10 +77,6 @@ function sqliteQuery(url: string): { rest: string; busyTimeout: number | null } 
     busyTimeout = number;
   }
   return { rest: url.slice(0, question), busyTimeout };
-}
-
-function sqliteBusyTimeout(url: string): number {
-  return sqliteQuery(url).busyTimeout ?? SQLITE_BUSY_TIMEOUT_MS;
 }
 
 function sqliteDialect(path: string, busyTimeout: number): Dialect {
