@@ -170,50 +170,44 @@ export function uniqueName(base = "user"): string {
 
 async function createPostgresDatabase(serverUrl: string): Promise<FreshDatabase> {
   const { Client } = await import("pg");
-  const name = `sm_test_${randomBytes(6).toString("hex")}`;
-  const admin = new Client({ connectionString: serverUrl });
-  await admin.connect();
-  try {
-    await admin.query(`create database ${name}`);
-  } finally {
-    await admin.end();
-  }
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    drop: async () => {
+  return createServerDatabase(serverUrl, {
+    // Forced, so that a connection a failed test left open cannot keep the database alive.
+    dropSuffix: " with (force)",
+    admin: async (statement) => {
       const client = new Client({ connectionString: serverUrl });
       await client.connect();
       try {
-        await client.query(`drop database if exists ${name} with (force)`);
+        await client.query(statement);
       } finally {
         await client.end();
       }
     },
-  };
+  });
 }
 
 async function createMysqlDatabase(serverUrl: string): Promise<FreshDatabase> {
   const mysql = await import("mysql2/promise");
-  const name = `sm_test_${randomBytes(6).toString("hex")}`;
-  const admin = await mysql.createConnection(serverUrl);
-  try {
-    await admin.query(`create database ${name} character set utf8mb4`);
-  } finally {
-    await admin.end();
-  }
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    drop: async () => {
+  return createServerDatabase(serverUrl, {
+    createSuffix: " character set utf8mb4",
+    admin: async (statement) => {
       const client = await mysql.createConnection(serverUrl);
       try {
-        await client.query(`drop database if exists ${name}`);
+        await client.query(statement);
       } finally {
         await client.end();
       }
     },
-  };
+  });
+}
+
+/** Creates a randomly named database on a server, through `admin` (one statement per connection). */
+async function createServerDatabase(
+  serverUrl: string,
+  server: { admin: (statement: string) => Promise<void>; createSuffix?: string; dropSuffix?: string },
+): Promise<FreshDatabase> {
+  const name = `sm_test_${randomBytes(6).toString("hex")}`;
+  await server.admin(`create database ${name}${server.createSuffix ?? ""}`);
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return { url: url.toString(), drop: () => server.admin(`drop database if exists ${name}${server.dropSuffix ?? ""}`) };
 }
