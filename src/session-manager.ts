@@ -78,7 +78,7 @@ export class SessionManager {
     this.#kind = connection.kind;
     this.#ownsDatabase = connection.owned;
     this.#passwords = new PasswordHasher(this.#options.password);
-    this.#findSession = sessionLookup(this.#db);
+    this.#findSession = sessionLookup(this.#db, connection.readOne);
     this.#migrated = !this.#options.autoMigrate;
   }
 

@@ -1,4 +1,4 @@
-import { Kysely, MysqlDialect, PostgresDialect, type Dialect, type SqliteDatabase, type SqliteStatement } from "kysely";
+import { Kysely, MysqlDialect, PostgresDialect, type CompiledQuery, type Dialect } from "kysely";
 import { UnsupportedDatabaseError } from "../errors.js";
 import { dialectKindOf, type DialectKind } from "./dialect.js";
 import type { Database } from "./schema.js";
@@ -11,7 +11,12 @@ export interface Connection {
   kind: DialectKind;
   /** True when the library opened the connections and so must close them. */
   owned: boolean;
+  /** Runs a compiled query that reads at most one row: the validation lookup's way to the database. */
+  readOne: RowReader;
 }
+
+/** Runs a compiled query that reads at most one row; undefined when there is none. */
+export type RowReader = <R>(query: CompiledQuery<R>) => Promise<R | undefined>;
 
 // Waits this long for another process's write lock on a shared SQLite file before failing;
 // `sqlite:PATH?busyTimeout=MS` changes it.
@@ -24,10 +29,20 @@ export function connect(database: string | Kysely<any>, tablePrefix: string): Co
     // The caller's plugins (CamelCasePlugin, WithSchemaPlugin…) would rewrite our column names.
     const own = database.withoutPlugins() as Kysely<Database>;
     const db = plugins.length === 0 ? own : own.withPlugin(plugins[0]!);
-    return { db, kind: dialectKindOf(db), owned: false };
+    return { db, kind: dialectKindOf(db), owned: false, readOne: throughKysely(db) };
   }
   const { dialect, kind } = dialectFromUrl(database);
-  return { db: new Kysely<Database>({ dialect, plugins }), kind, owned: true };
+  const db = new Kysely<Database>({ dialect, plugins });
+  const viaKysely = throughKysely(db);
+  // Our own SQLite connection runs the read with `get`, past Kysely's executor, whose promise chain
+  // costs about as much as the indexed read itself. The table-prefix plugin rewrites queries
+  // only, so no result transform is skipped.
+  const readOne: RowReader = dialect instanceof FastLockSqliteDialect ? (query) => dialect.readOne(query) ?? viaKysely(query) : viaKysely;
+  return { db, kind, owned: true, readOne };
+}
+
+function throughKysely(db: Kysely<Database>): RowReader {
+  return async (query) => (await db.executeQuery(query)).rows[0];
 }
 
 /** Parses a database URL into a Kysely dialect; drivers for servers are loaded only when named. */
@@ -79,38 +94,16 @@ function sqliteQuery(url: string): { rest: string; busyTimeout: number | null } 
   return { rest: url.slice(0, question), busyTimeout };
 }
 
-function sqliteDialect(path: string, busyTimeout: number): Dialect {
-  return new FastLockSqliteDialect({
-    database: async () => {
-      const { default: BetterSqlite3 } = await import("better-sqlite3");
-      const database = new BetterSqlite3(path, { timeout: busyTimeout });
-      // WAL lets readers in other processes go on while one process writes.
-      if (path !== ":memory:") database.pragma("journal_mode = WAL");
-      database.pragma("foreign_keys = ON");
-      database.pragma("synchronous = NORMAL");
-      return withStatementCache(database);
-    },
+function sqliteDialect(path: string, busyTimeout: number): FastLockSqliteDialect {
+  return new FastLockSqliteDialect(async () => {
+    const { default: BetterSqlite3 } = await import("better-sqlite3");
+    const database = new BetterSqlite3(path, { timeout: busyTimeout });
+    // WAL lets readers in other processes go on while one process writes.
+    if (path !== ":memory:") database.pragma("journal_mode = WAL");
+    database.pragma("foreign_keys = ON");
+    database.pragma("synchronous = NORMAL");
+    return database;
   });
-}
-
-/**
- * Kysely's SQLite driver prepares every statement anew; preparing costs more than running our
- * small queries, so statements are kept per connection, keyed by their SQL.
- */
-function withStatementCache(database: { prepare(sql: string): SqliteStatement; close(): void }): SqliteDatabase {
-  const statements = new Map<string, SqliteStatement>();
-  return {
-    close: () => database.close(),
-    prepare(sql: string): SqliteStatement {
-      let statement = statements.get(sql);
-      if (statement === undefined) {
-        statement = database.prepare(sql);
-        // Only the library's own queries come through here, a few dozen shapes in all.
-        if (statements.size < 256) statements.set(sql, statement);
-      }
-      return statement;
-    },
-  };
 }
 
 function postgresDialect(url: string): Dialect {

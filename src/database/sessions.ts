@@ -1,5 +1,6 @@
 import type { Kysely } from "kysely";
 import type { Session, User } from "../types.js";
+import type { RowReader } from "./connect.js";
 import type { Database } from "./schema.js";
 
 /** A session row with its user, as one validation reads them in one round trip; times in ms. */
@@ -54,7 +55,7 @@ const SESSION_COLUMNS = [
  * Building and compiling a Kysely query costs more than running it, and validation runs on every
  * request; the SQL text also stays the same string, so SQLite's statement cache finds it at once.
  */
-export function sessionLookup(db: Kysely<Database>): SessionLookup {
+export function sessionLookup(db: Kysely<Database>, readOne: RowReader): SessionLookup {
   const query = db
     .selectFrom("auth_sessions")
     .innerJoin("auth_users", "auth_users.id", "auth_sessions.user_id")
@@ -63,8 +64,7 @@ export function sessionLookup(db: Kysely<Database>): SessionLookup {
     .compile();
   return async function findSession(tokenHash: string): Promise<SessionRecord | null> {
     const run: typeof query = { ...query, parameters: [tokenHash] };
-    const { rows } = await db.executeQuery(run);
-    const row = rows[0];
+    const row = await readOne(run);
     if (row === undefined) return null;
     return {
       id: row.id,

@@ -1,32 +1,113 @@
-import { SqliteDialect, type DatabaseConnection, type Driver, type QueryCompiler, type TransactionSettings } from "kysely";
+import {
+  SqliteDialect,
+  type CompiledQuery,
+  type DatabaseConnection,
+  type Driver,
+  type QueryCompiler,
+  type SqliteDatabase,
+  type SqliteStatement,
+  type TransactionSettings,
+} from "kysely";
 
 const DONE: Promise<void> = Promise.resolve();
 
+/** A better-sqlite3 statement as this module uses it: Kysely's view of it, plus `get`. */
+interface Statement extends SqliteStatement {
+  get(parameters: ReadonlyArray<unknown>): unknown;
+}
+
+/** A better-sqlite3 database as this module uses it. */
+export interface OpenSqliteDatabase {
+  prepare(sql: string): Statement;
+  close(): void;
+}
+
 /**
- * Kysely's SQLite dialect with a cheaper lock on its single connection. Every query takes the
- * connection and gives it back; Kysely's own lock builds and awaits promises even when the
- * connection is free, which costs a fair share of a small indexed query. Queries, transactions
- * and savepoints still run through Kysely's SQLite driver.
+ * Kysely's SQLite dialect with statements prepared once per connection, a cheaper lock on its
+ * single connection, and `readOne` for the validation lookup. Queries, transactions and
+ * savepoints still run through Kysely's SQLite driver.
  */
 export class FastLockSqliteDialect extends SqliteDialect {
+  readonly #statements: StatementCache;
+  #driver: SingleConnectionDriver | null = null;
+
+  constructor(open: () => Promise<OpenSqliteDatabase>) {
+    const statements = new StatementCache(open);
+    super({ database: () => statements.open() });
+    this.#statements = statements;
+  }
+
   override createDriver(): Driver {
-    return new SingleConnectionDriver(super.createDriver());
+    this.#driver = new SingleConnectionDriver(super.createDriver(), this.#statements);
+    return this.#driver;
+  }
+
+  /**
+   * Runs a compiled query that reads at most one row with better-sqlite3's `get`, on the one
+   * connection, waiting its turn as any query does; null before Kysely has opened the
+   * connection, for the caller to go through Kysely instead.
+   */
+  readOne<R>(query: CompiledQuery<R>): Promise<R | undefined> | null {
+    return this.#driver === null ? null : this.#driver.readOne(query);
+  }
+}
+
+/**
+ * Kysely's SQLite driver prepares every statement anew; preparing costs more than running our
+ * small queries, so statements are kept per connection, keyed by their SQL.
+ */
+class StatementCache {
+  readonly #open: () => Promise<OpenSqliteDatabase>;
+  #database: OpenSqliteDatabase | null = null;
+  readonly #statements = new Map<string, Statement>();
+
+  constructor(open: () => Promise<OpenSqliteDatabase>) {
+    this.#open = open;
+  }
+
+  get isOpen(): boolean {
+    return this.#database !== null;
+  }
+
+  async open(): Promise<SqliteDatabase> {
+    const database = await this.#open();
+    this.#database = database;
+    const close = (): void => {
+      this.#database = null;
+      this.#statements.clear();
+      database.close();
+    };
+    return { close, prepare: (sql) => this.prepare(sql) };
+  }
+
+  prepare(sql: string): Statement {
+    let statement = this.#statements.get(sql);
+    if (statement === undefined) {
+      statement = this.#database!.prepare(sql);
+      // Only the library's own queries come through here, a few dozen shapes in all.
+      if (this.#statements.size < 256) this.#statements.set(sql, statement);
+    }
+    return statement;
   }
 }
 
 /**
  * Takes the inner driver's one connection at start-up and keeps it, handing it to one user at a
- * time: straight away when free, else in arrival order, as Kysely's lock does.
+ * time: straight away when free, else in arrival order, as Kysely's lock does. Kysely's own lock
+ * builds and awaits promises even when the connection is free, which costs a fair share of a
+ * small indexed query.
  */
 class SingleConnectionDriver implements Driver {
   readonly #inner: Driver;
+  readonly #statements: StatementCache;
   #connection: DatabaseConnection | null = null;
   #free: Promise<DatabaseConnection> | null = null;
   #busy = false;
   readonly #waiting: Array<(connection: DatabaseConnection) => void> = [];
 
-  constructor(inner: Driver) {
+  constructor(inner: Driver, statements: StatementCache) {
     this.#inner = inner;
+    this.#statements = statements;
   }
 
   async init(): Promise<void> {
@@ -50,6 +131,29 @@ class SingleConnectionDriver implements Driver {
     if (next !== undefined) next(this.#connection!);
     else this.#busy = false;
     return DONE;
+  }
+
+  /**
+   * A free connection runs the read at once: better-sqlite3 is synchronous, so nothing can come
+   * between taking and giving back the connection. A busy one (a transaction holds it across
+   * awaits) queues the read behind it, so that the read never sees a transaction's uncommitted rows.
+   */
+  readOne<R>(query: CompiledQuery<R>): Promise<R | undefined> | null {
+    if (this.#free === null || !this.#statements.isOpen) return null;
+    if (!this.#busy) return this.#get(query);
+    return this.acquireConnection().then((): Promise<R | undefined> => {
+      const row = this.#get(query);
+      this.releaseConnection();
+      return row;
+    });
+  }
+
+  #get<R>(query: CompiledQuery<R>): Promise<R | undefined> {
+    try {
+      return Promise.resolve(this.#statements.prepare(query.sql).get(query.parameters) as R | undefined);
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
