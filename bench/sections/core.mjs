@@ -12,12 +12,15 @@ import { fixed, integer, median, ratio, table } from "../lib/stats.mjs";
 const require = createRequire(import.meta.url);
 const BetterSqlite3 = require("better-sqlite3");
 
-/** Times `batch` calls of each operation per round, rounds interleaved; returns median ops/s. */
-async function compare(operations, tokens, { rounds, batch }) {
-  const samples = Object.fromEntries(Object.keys(operations).map((name) => [name, []]));
+/**
+ * Times `batch` calls of each subject per round, every subject once in every round; returns each
+ * subject's ops/s per round, so that ratios can be taken between measurements made side by side.
+ */
+async function measure(subjects, { rounds, batch }) {
+  const samples = Object.fromEntries(Object.keys(subjects).map((name) => [name, []]));
   let next = 0;
   for (let round = -1; round < rounds; round++) {
-    for (const [name, operation] of Object.entries(operations)) {
+    for (const [name, { operation, tokens }] of Object.entries(subjects)) {
       const start = performance.now();
       for (let i = 0; i < batch; i++) {
         // The floor is synchronous and is called as such: no promise, no microtask.
@@ -29,29 +32,54 @@ async function compare(operations, tokens, { rounds, batch }) {
       if (round >= 0) samples[name].push(batch / ((performance.now() - start) / 1000));
     }
   }
+  return samples;
+}
+
+/** The median over rounds of a[i] / b[i]. */
+function pairedRatio(a, b) {
+  return median(a.map((value, i) => value / b[i]));
+}
+
+function medians(samples) {
   return Object.fromEntries(Object.entries(samples).map(([name, values]) => [name, median(values)]));
 }
 
-async function sqliteRun(dir, sessions, options) {
-  const fixture = await createSqliteFixture(join(dir, `core-${sessions}.db`), { sessions });
-  const sm = new SessionManager({ database: `sqlite:${fixture.path}` });
-  const raw = new BetterSqlite3(fixture.path);
-  raw.pragma("journal_mode = WAL");
-  const floor = handWrittenCheck(raw);
+/**
+ * The library and the floor on a small and a large table, all six measured in the same rounds:
+ * the machine's drift during the run then weighs on both sizes alike.
+ */
+async function sqliteRuns(dir, sizes, options) {
+  const opened = [];
+  const subjects = {};
   try {
-    return await compare(
-      {
-        floor: (token) => floor(token),
-        checkSession: (token) => sm.checkSession(token),
-        validateSession: (token) => sm.validateSession(token),
-      },
-      fixture.tokens,
-      options,
-    );
+    for (const sessions of sizes) {
+      const fixture = await createSqliteFixture(join(dir, `core-${sessions}.db`), { sessions });
+      const sm = new SessionManager({ database: `sqlite:${fixture.path}` });
+      const raw = new BetterSqlite3(fixture.path);
+      opened.push({ sm, raw });
+      raw.pragma("journal_mode = WAL");
+      const floor = handWrittenCheck(raw);
+      const tokens = fixture.tokens;
+      subjects[`floor ${sessions}`] = { operation: (token) => floor(token), tokens };
+      subjects[`checkSession ${sessions}`] = { operation: (token) => sm.checkSession(token), tokens };
+      subjects[`validateSession ${sessions}`] = { operation: (token) => sm.validateSession(token), tokens };
+    }
+    return await measure(subjects, options);
   } finally {
-    raw.close();
-    await sm.close();
+    for (const { sm, raw } of opened) {
+      raw.close();
+      await sm.close();
+    }
   }
+}
+
+/** One table size's figures out of the interleaved samples. */
+function sqliteResult(samples, sessions) {
+  const of = (name) => samples[`${name} ${sessions}`];
+  return {
+    ...medians({ floor: of("floor"), checkSession: of("checkSession"), validateSession: of("validateSession") }),
+    checkVsFloor: pairedRatio(of("floor"), of("checkSession")),
+  };
 }
 
 async function postgresRun(url, sessions, options) {
@@ -82,7 +110,8 @@ async function postgresRun(url, sessions, options) {
       if (row === undefined || Number(row.expires_at) <= Date.now()) return null;
       return { user: { id: row.user_id, username: row.username, createdAt: new Date(Number(row.user_created_at)) } };
     };
-    return await compare({ floor, checkSession: (token) => sm.checkSession(token) }, tokens, options);
+    const samples = await measure({ floor: { operation: floor, tokens }, checkSession: { operation: (token) => sm.checkSession(token), tokens } }, options);
+    return { ...medians(samples), checkVsFloor: pairedRatio(samples.floor, samples.checkSession) };
   } finally {
     for (const name of ["auth_sessions", "auth_login_throttle", "auth_users", "auth_migrations", "auth_migrations_lock"]) {
       await client.query(`drop table if exists ${prefix}${name}`);
@@ -95,16 +124,17 @@ async function postgresRun(url, sessions, options) {
 export async function coreSection({ quick, dir, postgresUrl, log }) {
   const small = 1000;
   const large = quick ? 2000 : 1_000_000;
-  const options = quick ? { rounds: 2, batch: 500 } : { rounds: 7, batch: 20_000 };
-  log(`  SQLite, ${integer(small)} live sessions`);
-  const smallResult = await sqliteRun(dir, small, options);
-  log(`  SQLite, ${integer(large)} live sessions`);
-  const largeResult = await sqliteRun(dir, large, options);
+  const options = quick ? { rounds: 2, batch: 500 } : { rounds: 11, batch: 10_000 };
+  log(`  SQLite, ${integer(small)} and ${integer(large)} live sessions, interleaved`);
+  const samples = await sqliteRuns(dir, [small, large], options);
+  const smallResult = sqliteResult(samples, small);
+  const largeResult = sqliteResult(samples, large);
+  const largeVsSmall = pairedRatio(samples[`checkSession ${small}`], samples[`checkSession ${large}`]);
   const rows = [];
   const us = (opsPerSecond) => 1e6 / opsPerSecond;
   const row = (label, r) => {
     rows.push([label, `${integer(r.floor)} (${fixed(us(r.floor))} us)`, `${integer(r.checkSession)} (${fixed(us(r.checkSession))} us)`,
-      r.validateSession === undefined ? "-" : `${integer(r.validateSession)} (${fixed(us(r.validateSession))} us)`, ratio(r.floor / r.checkSession)]);
+      r.validateSession === undefined ? "-" : `${integer(r.validateSession)} (${fixed(us(r.validateSession))} us)`, ratio(r.checkVsFloor)]);
   };
   row(`SQLite, ${integer(small)} sessions`, smallResult);
   row(`SQLite, ${integer(large)} sessions`, largeResult);
@@ -118,7 +148,8 @@ export async function coreSection({ quick, dir, postgresUrl, log }) {
     title: `Core: operations per second in-process, one at a time, medians of ${options.rounds} interleaved rounds of ${integer(options.batch)}`,
     table: table(["database", "hand-written floor ops/s", "checkSession ops/s", "validateSession ops/s", "checkSession time vs floor"], rows),
     notes: [
-      `Validation time on ${integer(large)} live sessions vs ${integer(small)}: ${ratio(smallResult.checkSession / largeResult.checkSession)} (checkSession).`,
+      `Validation time on ${integer(large)} live sessions vs ${integer(small)}: ${ratio(largeVsSmall)} (checkSession).`,
+      "Ratios are the median over rounds of each round's ratio; the 1,000 and the large table are measured in the same rounds.",
       "Floor: sha256 of the token, a cached better-sqlite3 statement (`get`) joining session and user, the expiry check and the same `{ user, session }` objects, called synchronously." +
         (postgresUrl ? " On PostgreSQL: a named (server-side prepared) statement through one pg client." : " PostgreSQL: not run (no SESSION_BENCH_POSTGRES_URL)."),
     ],
@@ -126,8 +157,8 @@ export async function coreSection({ quick, dir, postgresUrl, log }) {
       small: smallResult,
       large: largeResult,
       postgres,
-      checkVsFloor: smallResult.floor / smallResult.checkSession,
-      largeVsSmall: smallResult.checkSession / largeResult.checkSession,
+      checkVsFloor: smallResult.checkVsFloor,
+      largeVsSmall,
       sizes: { small, large },
     },
     commands: [],

@@ -22,6 +22,9 @@ export type RowReader = <R>(query: CompiledQuery<R>) => Promise<R | undefined>;
 // `sqlite:PATH?busyTimeout=MS` changes it.
 const SQLITE_BUSY_TIMEOUT_MS = 5000;
 
+// Up to 64 MiB of database pages kept in memory per connection.
+const SQLITE_CACHE_KIB = 64 * 1024;
+
 /** Opens a database from a URL, or adopts a caller's Kysely instance without owning it. */
 export function connect(database: string | Kysely<any>, tablePrefix: string): Connection { // eslint-disable-line @typescript-eslint/no-explicit-any
   const plugins = tablePrefix === "" ? [] : [new TablePrefixPlugin(tablePrefix)];
@@ -102,6 +105,9 @@ function sqliteDialect(path: string, busyTimeout: number): FastLockSqliteDialect
     if (path !== ":memory:") database.pragma("journal_mode = WAL");
     database.pragma("foreign_keys = ON");
     database.pragma("synchronous = NORMAL");
+    // SQLite's default 2 MiB page cache holds little of a large sessions table, and a page it
+    // misses is a read from the file. Pages are kept only once read, so a small database stays small.
+    database.pragma(`cache_size = -${SQLITE_CACHE_KIB}`);
     return database;
   });
 }
