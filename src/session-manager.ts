@@ -14,7 +14,9 @@ import {
   updateSessionTimes,
   userOf,
   type SessionLookup,
+  type SessionRecord,
 } from "./database/sessions.js";
+import { NOT_NOW } from "./database/row-reader.js";
 import { clearThrottle, deleteStaleThrottles, findThrottle, incrementFailures, lockUntil } from "./database/throttle.js";
 import {
   deleteUserAndSessions,
@@ -28,11 +30,17 @@ import { InvalidPasswordError, LoginThrottledError, UserNotFoundError, UsernameT
 import { emitEvent } from "./events.js";
 import { resolveOptions, type ResolvedOptions, type SessionManagerOptions } from "./options.js";
 import { PasswordHasher, isArgon2Hash, normalizePassword, requirePassword } from "./passwords.js";
-import { initialExpiry, isLive, refreshAt } from "./sessions.js";
+import { initialExpiry, isLive, refreshAt, type Refresh } from "./sessions.js";
 import { lockoutMs, retryAfterSeconds } from "./throttle.js";
 import { digestsEqual, generateSessionId, generateToken, hashToken, isWellFormedToken } from "./tokens.js";
 import type { AuthEvent, AuthEventType, Session, SessionCheck, SessionMeta, User } from "./types.js";
 import { normalizeUsername, requireUsername, type NormalizedUsername } from "./usernames.js";
+
+/**
+ * Key of the manager's synchronous validation, for the HTTP middleware. A registered symbol, so
+ * that a manager from the package's other module format (CommonJS beside ESM) is still understood.
+ */
+export const checkSessionNow: unique symbol = Symbol.for("session-manager.checkSessionNow");
 
 // Throttle rows of usernames nobody has tried for a day are forgotten by deleteExpiredSessions.
 const THROTTLE_MEMORY_MS = 24 * 60 * 60 * 1000;
@@ -67,7 +75,7 @@ export class SessionManager {
   readonly #kind: DialectKind;
   readonly #ownsDatabase: boolean;
   readonly #passwords: PasswordHasher;
-  readonly #findSession: SessionLookup;
+  readonly #sessions: SessionLookup;
   #migration: Promise<void> | null = null;
   #migrated: boolean;
 
@@ -78,7 +86,7 @@ export class SessionManager {
     this.#kind = connection.kind;
     this.#ownsDatabase = connection.owned;
     this.#passwords = new PasswordHasher(this.#options.password);
-    this.#findSession = sessionLookup(this.#db, connection.readOne);
+    this.#sessions = sessionLookup(this.#db, connection.readOne, connection.readOneNow);
     this.#migrated = !this.#options.autoMigrate;
   }
 
@@ -247,7 +255,7 @@ export class SessionManager {
     if (!(await updatePasswordHash(this.#db, userId, passwordHash))) throw new UserNotFoundError();
     let keepId: string | undefined;
     if (isWellFormedToken(options.keepToken)) {
-      const kept = await this.#findSession(hashToken(options.keepToken));
+      const kept = await this.#sessions.find(hashToken(options.keepToken));
       if (kept !== null && kept.userId === userId) keepId = kept.id;
     }
     await deleteUserSessions(this.#db, userId, this.#now(), keepId);
@@ -334,11 +342,11 @@ export class SessionManager {
     if (!isWellFormedToken(token)) return null;
     if (!this.#migrated) await this.migrate();
     const tokenHash = hashToken(token);
-    const record = await this.#findSession(tokenHash);
-    if (record === null || !digestsEqual(record.tokenHash, tokenHash)) return null;
+    const record = await this.#sessions.find(tokenHash);
+    if (record === null) return null;
     const now = this.#now();
-    if (!isLive(this.#options, record, now)) return null;
-    const refresh = refreshAt(this.#options, record, now);
+    const refresh = this.#refreshOf(record, tokenHash, now);
+    if (refresh === null) return null;
     if (refresh.kind === "renew") {
       await updateSessionTimes(this.#db, record.id, { expiresAt: refresh.expiresAt, lastSeenAt: now });
       record.expiresAt = refresh.expiresAt;
@@ -347,9 +355,34 @@ export class SessionManager {
       await updateSessionTimes(this.#db, record.id, { lastSeenAt: now });
       record.lastSeenAt = now;
     }
-    const session = sessionOf(record);
-    session.renewed = refresh.kind === "renew";
-    return { user: userOf(record), session };
+    return checkOf(record, refresh.kind === "renew");
+  }
+
+  /**
+   * `checkSession` answered synchronously, for the HTTP middleware: possible on an open SQLite
+   * connection nobody holds, for a session that needs no write. Otherwise `NOT_NOW`, and the
+   * caller awaits `checkSession`. Throws database errors.
+   *
+   * @internal
+   */
+  [checkSessionNow](token: string): SessionCheck | null | typeof NOT_NOW {
+    if (!isWellFormedToken(token)) return null;
+    if (!this.#migrated) return NOT_NOW;
+    const tokenHash = hashToken(token);
+    const record = this.#sessions.findNow(tokenHash);
+    if (record === NOT_NOW) return NOT_NOW;
+    if (record === null) return null;
+    const refresh = this.#refreshOf(record, tokenHash, this.#now());
+    if (refresh === null) return null;
+    // A renewal or the hourly last-seen write goes through checkSession, which reads again.
+    return refresh.kind === "none" ? checkOf(record, false) : NOT_NOW;
+  }
+
+  /** What validating a looked-up session at `now` must write back; null when it does not validate. */
+  #refreshOf(record: SessionRecord, tokenHash: string, now: number): Refresh | null {
+    if (!digestsEqual(record.tokenHash, tokenHash)) return null;
+    if (!isLive(this.#options, record, now)) return null;
+    return refreshAt(this.#options, record, now);
   }
 
   /**
@@ -602,7 +635,7 @@ export class SessionManager {
   async #endSession(token: string, type: "logout" | "session_revoked"): Promise<boolean> {
     if (!isWellFormedToken(token)) return false;
     await this.#ready();
-    const record = await this.#findSession(hashToken(token));
+    const record = await this.#sessions.find(hashToken(token));
     if (record === null) return false;
     const live = await deleteSession(this.#db, record.id, this.#now());
     if (live) this.#emit(type, { userId: record.userId, sessionId: record.id });
@@ -612,6 +645,12 @@ export class SessionManager {
   #emit(type: AuthEventType, fields: Omit<AuthEvent, "type" | "at">): void {
     emitEvent(this.#options.onEvent, { type, at: new Date(this.#now()), ...fields });
   }
+}
+
+function checkOf(record: SessionRecord, renewed: boolean): SessionCheck {
+  const session = sessionOf(record);
+  session.renewed = renewed;
+  return { user: userOf(record), session };
 }
 
 function isId(value: unknown): value is number {

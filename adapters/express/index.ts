@@ -61,14 +61,18 @@ export function sessionMiddleware(options: SessionMiddlewareOptions = {}): Reque
   const resolved = core.resolveMiddlewareOptions(options);
   return function session(req: Request, res: Response, next: NextFunction): void {
     core.bindMiddleware(req, resolved);
-    core.authenticate(resolved, reader, req).then((state) => {
-      if (state.setCookie !== null) res.append("Set-Cookie", state.setCookie);
-      if (state.forbidden) return send(res, core.FORBIDDEN);
-      req.user = state.user;
-      req.authSession = state.session;
-      next();
-    }, next);
+    const state = core.authenticate(resolved, reader, req);
+    if (state instanceof Promise) state.then((answered) => proceed(req, res, next, answered), next);
+    else proceed(req, res, next, state);
   };
+}
+
+function proceed(req: Request, res: Response, next: NextFunction, state: core.RequestSession): void {
+  if (state.setCookie !== null) res.append("Set-Cookie", state.setCookie);
+  if (state.forbidden) return send(res, core.FORBIDDEN);
+  req.user = state.user;
+  req.authSession = state.session;
+  next();
 }
 
 /**

@@ -66,7 +66,8 @@ export function sessionMiddleware(options: SessionMiddlewareOptions = {}): Middl
   const resolved = core.resolveMiddlewareOptions(options);
   return async function session(c, next) {
     core.bindMiddleware(c, resolved);
-    const state = await core.authenticate(resolved, reader, c);
+    const answer = core.authenticate(resolved, reader, c);
+    const state = answer instanceof Promise ? await answer : answer;
     if (state.setCookie !== null) c.header("Set-Cookie", state.setCookie, { append: true });
     if (state.forbidden) return send(c, core.FORBIDDEN);
     c.set("user", state.user);

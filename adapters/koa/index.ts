@@ -72,7 +72,8 @@ export function sessionMiddleware(options: SessionMiddlewareOptions = {}): Middl
   const resolved = core.resolveMiddlewareOptions(options);
   return async function session(ctx: ParameterizedContext<SessionState>, next: Next): Promise<void> {
     core.bindMiddleware(ctx, resolved);
-    const state = await core.authenticate(resolved, reader, ctx);
+    const answer = core.authenticate(resolved, reader, ctx);
+    const state = answer instanceof Promise ? await answer : answer;
     if (state.setCookie !== null) ctx.append("Set-Cookie", state.setCookie);
     if (state.forbidden) return send(ctx, core.FORBIDDEN);
     ctx.state.user = state.user;

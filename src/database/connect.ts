@@ -1,6 +1,7 @@
-import { Kysely, MysqlDialect, PostgresDialect, type CompiledQuery, type Dialect } from "kysely";
+import { Kysely, MysqlDialect, PostgresDialect, type Dialect } from "kysely";
 import { UnsupportedDatabaseError } from "../errors.js";
 import { dialectKindOf, type DialectKind } from "./dialect.js";
+import { neverNow, type RowReader, type RowReaderNow } from "./row-reader.js";
 import type { Database } from "./schema.js";
 import { FastLockSqliteDialect } from "./sqlite-driver.js";
 import { TablePrefixPlugin } from "./table-prefix-plugin.js";
@@ -13,10 +14,9 @@ export interface Connection {
   owned: boolean;
   /** Runs a compiled query that reads at most one row: the validation lookup's way to the database. */
   readOne: RowReader;
+  /** The same read done synchronously when the connection allows it. */
+  readOneNow: RowReaderNow;
 }
-
-/** Runs a compiled query that reads at most one row; undefined when there is none. */
-export type RowReader = <R>(query: CompiledQuery<R>) => Promise<R | undefined>;
 
 // Waits this long for another process's write lock on a shared SQLite file before failing;
 // `sqlite:PATH?busyTimeout=MS` changes it.
@@ -32,7 +32,7 @@ export function connect(database: string | Kysely<any>, tablePrefix: string): Co
     // The caller's plugins (CamelCasePlugin, WithSchemaPlugin…) would rewrite our column names.
     const own = database.withoutPlugins() as Kysely<Database>;
     const db = plugins.length === 0 ? own : own.withPlugin(plugins[0]!);
-    return { db, kind: dialectKindOf(db), owned: false, readOne: throughKysely(db) };
+    return { db, kind: dialectKindOf(db), owned: false, readOne: throughKysely(db), readOneNow: neverNow };
   }
   const { dialect, kind } = dialectFromUrl(database);
   const db = new Kysely<Database>({ dialect, plugins });
@@ -40,8 +40,8 @@ export function connect(database: string | Kysely<any>, tablePrefix: string): Co
   // Our own SQLite connection runs the read with `get`, past Kysely's executor, whose promise chain
   // costs about as much as the indexed read itself. The table-prefix plugin rewrites queries
   // only, so no result transform is skipped.
-  const readOne: RowReader = dialect instanceof FastLockSqliteDialect ? (query) => dialect.readOne(query) ?? viaKysely(query) : viaKysely;
-  return { db, kind, owned: true, readOne };
+  if (!(dialect instanceof FastLockSqliteDialect)) return { db, kind, owned: true, readOne: viaKysely, readOneNow: neverNow };
+  return { db, kind, owned: true, readOne: (query) => dialect.readOne(query) ?? viaKysely(query), readOneNow: (query) => dialect.readOneNow(query) };
 }
 
 function throughKysely(db: Kysely<Database>): RowReader {

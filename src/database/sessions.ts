@@ -1,6 +1,6 @@
-import type { Kysely } from "kysely";
+import type { CompiledQuery, Kysely } from "kysely";
 import type { Session, User } from "../types.js";
-import type { RowReader } from "./connect.js";
+import { NOT_NOW, type RowReader, type RowReaderNow } from "./row-reader.js";
 import type { Database } from "./schema.js";
 
 /** A session row with its user, as one validation reads them in one round trip; times in ms. */
@@ -18,7 +18,11 @@ export interface SessionRecord {
 }
 
 /** Finds the session with a token digest, and its user, whether or not it has expired. */
-export type SessionLookup = (tokenHash: string) => Promise<SessionRecord | null>;
+export interface SessionLookup {
+  find(tokenHash: string): Promise<SessionRecord | null>;
+  /** `find` done synchronously when the connection allows it, else `NOT_NOW`; throws database errors. */
+  findNow(tokenHash: string): SessionRecord | null | typeof NOT_NOW;
+}
 
 export async function insertSession(
   db: Kysely<Database>,
@@ -55,16 +59,16 @@ const SESSION_COLUMNS = [
  * Building and compiling a Kysely query costs more than running it, and validation runs on every
  * request; the SQL text also stays the same string, so SQLite's statement cache finds it at once.
  */
-export function sessionLookup(db: Kysely<Database>, readOne: RowReader): SessionLookup {
+export function sessionLookup(db: Kysely<Database>, readOne: RowReader, readOneNow: RowReaderNow): SessionLookup {
   const query = db
     .selectFrom("auth_sessions")
     .innerJoin("auth_users", "auth_users.id", "auth_sessions.user_id")
     .select([...SESSION_COLUMNS, "auth_users.username", "auth_users.created_at as user_created_at"])
     .where("auth_sessions.token_hash", "=", "")
     .compile();
-  return async function findSession(tokenHash: string): Promise<SessionRecord | null> {
-    const run: typeof query = { ...query, parameters: [tokenHash] };
-    const row = await readOne(run);
+  type Row = typeof query extends CompiledQuery<infer R> ? R : never;
+  const withDigest = (tokenHash: string): typeof query => ({ query: query.query, queryId: query.queryId, sql: query.sql, parameters: [tokenHash] });
+  const toRecord = (row: Row | undefined): SessionRecord | null => {
     if (row === undefined) return null;
     return {
       id: row.id,
@@ -78,6 +82,13 @@ export function sessionLookup(db: Kysely<Database>, readOne: RowReader): Session
       username: row.username,
       userCreatedAt: Number(row.user_created_at),
     };
+  };
+  return {
+    find: async (tokenHash) => toRecord(await readOne(withDigest(tokenHash))),
+    findNow(tokenHash) {
+      const row = readOneNow(withDigest(tokenHash));
+      return row === NOT_NOW ? NOT_NOW : toRecord(row);
+    },
   };
 }
 

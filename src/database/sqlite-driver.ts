@@ -9,6 +9,8 @@ import {
   type TransactionSettings,
 } from "kysely";
 
+import { NOT_NOW } from "./row-reader.js";
+
 const DONE: Promise<void> = Promise.resolve();
 
 /** A better-sqlite3 statement as this module uses it: Kysely's view of it, plus `get`. */
@@ -49,6 +51,11 @@ export class FastLockSqliteDialect extends SqliteDialect {
    */
   readOne<R>(query: CompiledQuery<R>): Promise<R | undefined> | null {
     return this.#driver === null ? null : this.#driver.readOne(query);
+  }
+
+  /** `readOne` done synchronously when the connection is open and free; else `NOT_NOW`. Throws database errors. */
+  readOneNow<R>(query: CompiledQuery<R>): R | undefined | typeof NOT_NOW {
+    return this.#driver === null ? NOT_NOW : this.#driver.readOneNow(query);
   }
 }
 
@@ -146,6 +153,11 @@ class SingleConnectionDriver implements Driver {
       this.releaseConnection();
       return row;
     });
+  }
+
+  readOneNow<R>(query: CompiledQuery<R>): R | undefined | typeof NOT_NOW {
+    if (this.#free === null || !this.#statements.isOpen || this.#busy) return NOT_NOW;
+    return this.#statements.prepare(query.sql).get(query.parameters) as R | undefined;
   }
 
   #get<R>(query: CompiledQuery<R>): Promise<R | undefined> {

@@ -1,5 +1,7 @@
 import { InvalidOptionsError } from "../errors.js";
-import type { Session, User } from "../types.js";
+import { NOT_NOW } from "../database/row-reader.js";
+import { checkSessionNow } from "../session-manager.js";
+import type { Session, SessionCheck, User } from "../types.js";
 import { readSessionCookie } from "./cookie.js";
 import { isAllowedOrigin, isUnsafeMethod } from "./csrf.js";
 import type { ResolvedMiddlewareOptions } from "./middleware-options.js";
@@ -23,9 +25,11 @@ export const FORBIDDEN: HttpResult = Object.freeze({ status: 403, headers: [], b
 
 /**
  * Reads the session cookie, applies the CSRF check, validates the session and says which cookie
- * to send back. Database errors propagate: a broken database must never look like "signed out".
+ * to send back. Answers synchronously when the manager can (see `checkSessionNow`), so that the
+ * middleware hands on to the route in the same tick; else a promise. Database errors reject:
+ * a broken database must never look like "signed out".
  */
-export async function authenticate<R>(options: ResolvedMiddlewareOptions, reader: RequestReader<R>, req: R): Promise<RequestSession> {
+export function authenticate<R>(options: ResolvedMiddlewareOptions, reader: RequestReader<R>, req: R): RequestSession | Promise<RequestSession> {
   const token = readSessionCookie(reader.header(req, "cookie"), options.cookie.name);
   // Without the cookie there is nothing to look up and nothing a forged request could ride on.
   if (token === null) return ANONYMOUS;
@@ -33,7 +37,21 @@ export async function authenticate<R>(options: ResolvedMiddlewareOptions, reader
     const headers = { origin: reader.header(req, "origin"), referer: reader.header(req, "referer"), secFetchSite: reader.header(req, "sec-fetch-site") };
     if (!isAllowedOrigin(headers, () => reader.origin(req), options.trustedOrigins)) return REFUSED;
   }
-  const check = await options.manager.checkSession(token);
+  const manager = options.manager;
+  // A stand-in manager (a test double, say) may only have the public API.
+  if (typeof manager[checkSessionNow] === "function") {
+    let check: SessionCheck | null | typeof NOT_NOW;
+    try {
+      check = manager[checkSessionNow](token);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (check !== NOT_NOW) return requestSession(options, reader, req, token, check);
+  }
+  return manager.checkSession(token).then((check) => requestSession(options, reader, req, token, check));
+}
+
+function requestSession<R>(options: ResolvedMiddlewareOptions, reader: RequestReader<R>, req: R, token: string, check: SessionCheck | null): RequestSession {
   if (check === null) return { user: null, session: null, setCookie: options.cookie.clear(reader.secure(req)), forbidden: false };
   const { user, session } = check;
   if (session.renewed !== true) return { user, session, setCookie: null, forbidden: false };
@@ -42,16 +60,18 @@ export async function authenticate<R>(options: ResolvedMiddlewareOptions, reader
   return { user, session, setCookie: options.cookie.set(token, session.expiresAt, now, reader.secure(req)), forbidden: false };
 }
 
-const BOUND = Symbol("session-manager.middleware");
+// Which middleware handled a request, for the handlers. A WeakMap rather than a property: adding
+// a property to a framework's request object costs a few microseconds (it has many already).
+const bound = new WeakMap<object, ResolvedMiddlewareOptions>();
 
 /** Remembers on the framework's request (or context) object which middleware handled it, for the handlers. */
 export function bindMiddleware(target: object, options: ResolvedMiddlewareOptions): void {
-  (target as { [BOUND]?: ResolvedMiddlewareOptions })[BOUND] = options;
+  bound.set(target, options);
 }
 
 /** The options of the middleware that ran on this request; throws when none did. */
 export function boundMiddleware(target: object, handler: string): ResolvedMiddlewareOptions {
-  const options = (target as { [BOUND]?: ResolvedMiddlewareOptions })[BOUND];
+  const options = bound.get(target);
   if (options === undefined) throw new InvalidOptionsError(`${handler}() needs sessionMiddleware() to run before it`);
   return options;
 }

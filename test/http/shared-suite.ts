@@ -1,6 +1,7 @@
 import type { RequestListener } from "node:http";
 import { parseSetCookie, type SetCookie } from "cookie";
 import request from "supertest";
+import { sql } from "kysely";
 import { InvalidOptionsError, SessionManager, type SessionManagerOptions, type SessionMiddlewareOptions } from "session-manager";
 import { getDefaultManager } from "../../src/http/index.js";
 import { DATABASES, DatabaseFixture, FAST_PASSWORDS, TestClock, uniqueName, type DatabaseName } from "../setup/databases.js";
@@ -41,7 +42,9 @@ const DAY = 24 * 60 * 60 * 1000;
 const PASSWORD = "correct horse battery";
 
 /** The HTTP behaviour every adapter must have, over the given database rows. */
-export function runSharedSuite(harness: AdapterHarness, databases: readonly DatabaseName[] = ["sqlite-memory"]): void {
+// sqlite-memory runs on the caller's Kysely instance (validation always awaited); sqlite-file on
+// the library's own connection, where the middleware mostly validates synchronously.
+export function runSharedSuite(harness: AdapterHarness, databases: readonly DatabaseName[] = ["sqlite-memory", "sqlite-file"]): void {
   // Once per file: the default manager lives as long as the module.
   describe(`${harness.name}: sessionMiddleware() without a manager`, () => {
     it("shares one lazily created default manager between middlewares without one", async () => {
@@ -451,6 +454,16 @@ function defineTests(harness: AdapterHarness, fixture: DatabaseFixture): void {
       await post(t.app, "/logout").set("Cookie", cookie).expect(500);
       // Without a cookie nothing needs the database, so anonymous is the truth there.
       expect((await get(t.app, "/whoami").expect(200)).body).toEqual({ username: null });
+    });
+
+    it("answers 500, never anonymous, when the session lookup fails", async () => {
+      const prefix = DatabaseFixture.prefix();
+      const t = setUp({ managerOptions: { tablePrefix: prefix } });
+      const { cookie } = await registered(t);
+      await get(t.app, "/me").set("Cookie", cookie).expect(200);
+      await sql`drop table ${sql.table(`${prefix}auth_sessions`)}`.execute(fixture.raw());
+      await get(t.app, "/me").set("Cookie", cookie).expect(500);
+      expect((await get(t.app, "/whoami").set("Cookie", cookie)).status).toBe(500);
     });
   });
 }
