@@ -39,6 +39,8 @@ import { normalizeUsername, requireUsername, type NormalizedUsername } from "./u
 /**
  * Key of the manager's synchronous validation, for the HTTP middleware. A registered symbol, so
  * that a manager from the package's other module format (CommonJS beside ESM) is still understood.
+ *
+ * @internal
  */
 export const checkSessionNow: unique symbol = Symbol.for("session-manager.checkSessionNow");
 

@@ -12,6 +12,8 @@ import { fixed, integer, median, ratio, table } from "../lib/stats.mjs";
 const require = createRequire(import.meta.url);
 const BetterSqlite3 = require("better-sqlite3");
 
+const WARM_UP_ROUNDS = 3;
+
 /**
  * Times `batch` calls of each subject per round, every subject once in every round; returns each
  * subject's ops/s per round, so that ratios can be taken between measurements made side by side.
@@ -19,7 +21,7 @@ const BetterSqlite3 = require("better-sqlite3");
 async function measure(subjects, { rounds, batch }) {
   const samples = Object.fromEntries(Object.keys(subjects).map((name) => [name, []]));
   let next = 0;
-  for (let round = -1; round < rounds; round++) {
+  for (let round = -WARM_UP_ROUNDS; round < rounds; round++) {
     for (const [name, { operation, tokens }] of Object.entries(subjects)) {
       const start = performance.now();
       for (let i = 0; i < batch; i++) {
@@ -28,7 +30,7 @@ async function measure(subjects, { rounds, batch }) {
         if (result instanceof Promise) result = await result;
         if (result === null) throw new Error(`${name} refused a live session: the benchmark is broken`);
       }
-      // Round -1 only warms up: the JIT, the statement caches and SQLite's page cache.
+      // The first rounds only warm up: the JIT, the statement caches and SQLite's page cache.
       if (round >= 0) samples[name].push(batch / ((performance.now() - start) / 1000));
     }
   }
@@ -124,7 +126,9 @@ async function postgresRun(url, sessions, options) {
 export async function coreSection({ quick, dir, postgresUrl, log }) {
   const small = 1000;
   const large = quick ? 2000 : 1_000_000;
-  const options = quick ? { rounds: 2, batch: 500 } : { rounds: 11, batch: 10_000 };
+  // Many short rounds: the machine's speed drifts by several percent within seconds, and a short
+  // round puts the subjects it compares closer together in time.
+  const options = quick ? { rounds: 2, batch: 500 } : { rounds: 60, batch: 2000 };
   log(`  SQLite, ${integer(small)} and ${integer(large)} live sessions, interleaved`);
   const samples = await sqliteRuns(dir, [small, large], options);
   const smallResult = sqliteResult(samples, small);
@@ -141,7 +145,7 @@ export async function coreSection({ quick, dir, postgresUrl, log }) {
   let postgres = null;
   if (postgresUrl) {
     log("  PostgreSQL, 1,000 live sessions");
-    postgres = await postgresRun(postgresUrl, small, quick ? { rounds: 1, batch: 200 } : { rounds: 5, batch: 5000 });
+    postgres = await postgresRun(postgresUrl, small, quick ? { rounds: 1, batch: 200 } : { rounds: 20, batch: 1000 });
     row("PostgreSQL, 1,000 sessions", postgres);
   }
   return {
