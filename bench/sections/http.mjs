@@ -12,8 +12,8 @@ const VARIANTS = ["bare", "floor", "ours"];
 const CONNECTIONS = 10;
 
 export async function httpSection({ quick, dir, generator, log }) {
-  const rounds = quick ? 1 : 12;
-  const seconds = quick ? 1 : 2;
+  const rounds = quick ? 1 : 30;
+  const seconds = 1;
   const fixture = await createSqliteFixture(join(dir, "http.db"), { sessions: 1000 });
   const token = fixture.tokens[0];
   const headers = { Cookie: `session=${token}` };
