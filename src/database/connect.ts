@@ -1,7 +1,7 @@
 import { Kysely, MysqlDialect, PostgresDialect, type Dialect } from "kysely";
 import { UnsupportedDatabaseError } from "../errors.js";
 import { dialectKindOf, type DialectKind } from "./dialect.js";
-import { neverNow, type RowReader, type RowReaderNow } from "./row-reader.js";
+import { NOT_NOW, neverNow, type RowReader, type RowReaderNow } from "./row-reader.js";
 import type { Database } from "./schema.js";
 import { FastLockSqliteDialect } from "./sqlite-driver.js";
 import { TablePrefixPlugin } from "./table-prefix-plugin.js";
@@ -37,11 +37,17 @@ export function connect(database: string | Kysely<any>, tablePrefix: string): Co
   const { dialect, kind } = dialectFromUrl(database);
   const db = new Kysely<Database>({ dialect, plugins });
   const viaKysely = throughKysely(db);
-  // Our own SQLite connection runs the read with `get`, past Kysely's executor, whose promise chain
-  // costs about as much as the indexed read itself. The table-prefix plugin rewrites queries
-  // only, so no result transform is skipped.
   if (!(dialect instanceof FastLockSqliteDialect)) return { db, kind, owned: true, readOne: viaKysely, readOneNow: neverNow };
-  return { db, kind, owned: true, readOne: (query) => dialect.readOne(query) ?? viaKysely(query), readOneNow: (query) => dialect.readOneNow(query) };
+  // Our own SQLite connection runs the read with `get`, past Kysely's executor, whose promise chain
+  // costs about as much as the indexed read itself; when the connection is busy or not open yet,
+  // Kysely's way waits its turn or opens it. The table-prefix plugin rewrites queries only, so no
+  // result transform is skipped.
+  const readOneNow: RowReaderNow = (query) => dialect.readOneNow(query);
+  const readOne: RowReader = async (query) => {
+    const row = readOneNow(query);
+    return row === NOT_NOW ? viaKysely(query) : row;
+  };
+  return { db, kind, owned: true, readOne, readOneNow };
 }
 
 function throughKysely(db: Kysely<Database>): RowReader {

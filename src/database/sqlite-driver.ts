@@ -26,7 +26,7 @@ export interface OpenSqliteDatabase {
 
 /**
  * Kysely's SQLite dialect with statements prepared once per connection, a cheaper lock on its
- * single connection, and `readOne` for the validation lookup. Queries, transactions and
+ * single connection, and `readOneNow` for the validation lookup. Queries, transactions and
  * savepoints still run through Kysely's SQLite driver.
  */
 export class FastLockSqliteDialect extends SqliteDialect {
@@ -45,15 +45,10 @@ export class FastLockSqliteDialect extends SqliteDialect {
   }
 
   /**
-   * Runs a compiled query that reads at most one row with better-sqlite3's `get`, on the one
-   * connection, waiting its turn as any query does; null before Kysely has opened the
-   * connection, for the caller to go through Kysely instead.
+   * Runs a compiled query that reads at most one row with better-sqlite3's `get`, at once, when
+   * the connection is open and free; else `NOT_NOW`, for the caller to go through Kysely, which
+   * opens the connection or waits its turn. Throws database errors.
    */
-  readOne<R>(query: CompiledQuery<R>): Promise<R | undefined> | null {
-    return this.#driver === null ? null : this.#driver.readOne(query);
-  }
-
-  /** `readOne` done synchronously when the connection is open and free; else `NOT_NOW`. Throws database errors. */
   readOneNow<R>(query: CompiledQuery<R>): R | undefined | typeof NOT_NOW {
     return this.#driver === null ? NOT_NOW : this.#driver.readOneNow(query);
   }
@@ -143,29 +138,11 @@ class SingleConnectionDriver implements Driver {
   /**
    * A free connection runs the read at once: better-sqlite3 is synchronous, so nothing can come
    * between taking and giving back the connection. A busy one (a transaction holds it across
-   * awaits) queues the read behind it, so that the read never sees a transaction's uncommitted rows.
+   * awaits) answers `NOT_NOW`, so that the read never sees a transaction's uncommitted rows.
    */
-  readOne<R>(query: CompiledQuery<R>): Promise<R | undefined> | null {
-    if (this.#free === null || !this.#statements.isOpen) return null;
-    if (!this.#busy) return this.#get(query);
-    return this.acquireConnection().then((): Promise<R | undefined> => {
-      const row = this.#get(query);
-      this.releaseConnection();
-      return row;
-    });
-  }
-
   readOneNow<R>(query: CompiledQuery<R>): R | undefined | typeof NOT_NOW {
     if (this.#free === null || !this.#statements.isOpen || this.#busy) return NOT_NOW;
     return this.#statements.prepare(query.sql).get(query.parameters) as R | undefined;
-  }
-
-  #get<R>(query: CompiledQuery<R>): Promise<R | undefined> {
-    try {
-      return Promise.resolve(this.#statements.prepare(query.sql).get(query.parameters) as R | undefined);
-    } catch (error) {
-      return Promise.reject(error);
-    }
   }
 
   beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
