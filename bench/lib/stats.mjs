@@ -7,6 +7,11 @@ export function median(values) {
   return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
+/** The median over rounds of a[i] / b[i]: ratios of measurements made side by side. */
+export function pairedRatio(a, b) {
+  return median(a.map((value, i) => value / b[i]));
+}
+
 /** Nearest-rank percentile (p in 0..100). */
 export function percentile(values, p) {
   if (values.length === 0) return NaN;

@@ -7,7 +7,7 @@ import { performance } from "node:perf_hooks";
 import { SessionManager } from "session-manager";
 import { createSqliteFixture } from "../lib/fixture.mjs";
 import { SESSION_SQL, handWrittenCheck, sha256Hex } from "../lib/floor.mjs";
-import { fixed, integer, median, ratio, table } from "../lib/stats.mjs";
+import { fixed, integer, median, pairedRatio, ratio, table } from "../lib/stats.mjs";
 
 const require = createRequire(import.meta.url);
 const BetterSqlite3 = require("better-sqlite3");
@@ -35,11 +35,6 @@ async function measure(subjects, { rounds, batch }) {
     }
   }
   return samples;
-}
-
-/** The median over rounds of a[i] / b[i]. */
-function pairedRatio(a, b) {
-  return median(a.map((value, i) => value / b[i]));
 }
 
 function medians(samples) {

@@ -5,7 +5,7 @@ import { SessionManager } from "session-manager";
 import { createSqliteFixture } from "../lib/fixture.mjs";
 import { commandLine, runLoad } from "../lib/load.mjs";
 import { request, startServer } from "../lib/servers.mjs";
-import { fixed, integer, median, ratio, table } from "../lib/stats.mjs";
+import { fixed, integer, median, pairedRatio, ratio, table } from "../lib/stats.mjs";
 
 const FRAMEWORKS = ["express", "koa", "hono"];
 const VARIANTS = ["bare", "floor", "ours"];
@@ -62,7 +62,7 @@ export async function httpSection({ quick, dir, generator, log }) {
       const floor = of("floor");
       const ours = of("ours");
       // Ratios are taken within each round, then the median over rounds.
-      const perRound = (a, b) => median(a.map((sample, i) => sample.rps / b[i].rps));
+      const perRound = (a, b) => pairedRatio(a.map((sample) => sample.rps), b.map((sample) => sample.rps));
       const m = {
         bareRps: median(bare.map((s) => s.rps)),
         floorRps: median(floor.map((s) => s.rps)),
