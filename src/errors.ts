@@ -19,7 +19,9 @@ export type SessionManagerErrorCode =
   | "user_not_found"
   | "login_throttled"
   | "unsupported_database"
-  | "invalid_options";
+  | "invalid_options"
+  | "service_busy"
+  | "database_timeout";
 
 /**
  * Base class of every error thrown by session-manager. Switch on `code`, which is stable across
@@ -114,5 +116,38 @@ export class UnsupportedDatabaseError extends SessionManagerError {
 export class InvalidOptionsError extends SessionManagerError {
   constructor(message: string) {
     super("invalid_options", message);
+  }
+}
+
+/**
+ * Too many password hashes are already waiting: the operation was refused at once instead of
+ * queueing behind them. Retry after `retryAfterSeconds`; over HTTP the handlers answer 503.
+ *
+ * ### Examples
+ *
+ * ```ts
+ * import { ServiceBusyError, SessionManager } from "session-manager"
+ *
+ * const sm = new SessionManager()
+ * try {
+ *   await sm.login("alice", "correct horse battery staple")
+ * } catch (error) {
+ *   if (error instanceof ServiceBusyError) console.log(`busy; retry in ${error.retryAfterSeconds} s`)
+ * }
+ * ```
+ */
+export class ServiceBusyError extends SessionManagerError {
+  readonly retryAfterSeconds: number;
+
+  constructor(retryAfterSeconds: number) {
+    super("service_busy", `too many password checks waiting; retry after ${retryAfterSeconds} s`);
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
+/** The database did not answer a connection attempt or a query within its timeout. */
+export class DatabaseTimeoutError extends SessionManagerError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("database_timeout", message, options);
   }
 }

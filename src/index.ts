@@ -8,6 +8,8 @@ export {
   LoginThrottledError,
   UnsupportedDatabaseError,
   InvalidOptionsError,
+  ServiceBusyError,
+  DatabaseTimeoutError,
   type SessionManagerErrorCode,
 } from "./errors.js";
 export type { SessionManagerOptions, PasswordOptions, ThrottleOptions } from "./options.js";

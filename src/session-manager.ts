@@ -44,6 +44,27 @@ import { normalizeUsername, requireUsername, type NormalizedUsername } from "./u
  */
 export const checkSessionNow: unique symbol = Symbol.for("session-manager.checkSessionNow");
 
+/**
+ * Key of the manager's event delivery, for the HTTP layer's own events (`csrf_rejected`).
+ * Registered, like `checkSessionNow`, so that adapters of either module format reach it.
+ *
+ * @internal
+ */
+export const emitAuthEvent: unique symbol = Symbol.for("session-manager.emitAuthEvent");
+
+// Marks a SessionManager of any build of this package (the CommonJS and the ESM one are two classes).
+const MANAGER_BRAND: unique symbol = Symbol.for("session-manager.SessionManager");
+
+/**
+ * True for a `SessionManager` made by either module format of this package: `instanceof` is
+ * false across the CommonJS and ESM builds, which are two classes.
+ *
+ * @internal
+ */
+export function isSessionManager(value: unknown): value is SessionManager {
+  return typeof value === "object" && value !== null && (value as { [MANAGER_BRAND]?: unknown })[MANAGER_BRAND] === true;
+}
+
 // Throttle rows of usernames nobody has tried for a day are forgotten by deleteExpiredSessions.
 const THROTTLE_MEMORY_MS = 24 * 60 * 60 * 1000;
 const EXPIRED_BATCH_SIZE = 1000;
@@ -80,6 +101,8 @@ export class SessionManager {
   readonly #sessions: SessionLookup;
   #migration: Promise<void> | null = null;
   #migrated: boolean;
+  /** @internal */
+  readonly [MANAGER_BRAND] = true;
 
   constructor(options: SessionManagerOptions = {}) {
     this.#options = resolveOptions(options);
@@ -642,6 +665,15 @@ export class SessionManager {
     const live = await deleteSession(this.#db, record.id, this.#now());
     if (live) this.#emit(type, { userId: record.userId, sessionId: record.id });
     return live;
+  }
+
+  /**
+   * Delivers an event raised outside the manager (the HTTP layer's `csrf_rejected`) to `onEvent`.
+   *
+   * @internal
+   */
+  [emitAuthEvent](type: AuthEventType, fields: Omit<AuthEvent, "type" | "at">): void {
+    this.#emit(type, fields);
   }
 
   #emit(type: AuthEventType, fields: Omit<AuthEvent, "type" | "at">): void {

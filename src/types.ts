@@ -95,7 +95,8 @@ export type AuthEventType =
   | "logout"
   | "session_revoked"
   | "sessions_revoked"
-  | "password_changed";
+  | "password_changed"
+  | "csrf_rejected";
 
 /**
  * An audit event. Never carries a token, a password or a hash.
@@ -120,4 +121,8 @@ export interface AuthEvent {
   sessionId?: string;
   ip?: string;
   userAgent?: string;
+  /** `csrf_rejected`: the origin the request came from (`Origin`, else `Referer`'s origin, else `"cross-site"`). */
+  origin?: string;
+  /** `csrf_rejected`: the origin the request had to come from. */
+  expectedOrigin?: string;
 }
