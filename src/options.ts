@@ -25,6 +25,11 @@ export interface PasswordOptions {
   parallelism?: number;
   /** Hashes running at once; the rest wait in order. Default: cores - 1, at least 1. */
   concurrency?: number;
+  /**
+   * Operations that may wait for a hashing slot; past that, logins, sign-ups and password
+   * changes fail at once with `ServiceBusyError` (503 over HTTP). Default 32.
+   */
+  queueLimit?: number;
 }
 
 /**
@@ -96,6 +101,7 @@ export interface ResolvedPasswordOptions {
   readonly timeCost: number;
   readonly parallelism: number;
   readonly concurrency: number;
+  readonly queueLimit: number;
 }
 
 export interface ResolvedThrottleOptions {
@@ -133,6 +139,7 @@ export function resolveOptions(options: SessionManagerOptions = {}): ResolvedOpt
     timeCost: integer("password.timeCost", password.timeCost ?? 2, 1, 100),
     parallelism: integer("password.parallelism", password.parallelism ?? 1, 1, 255),
     concurrency: integer("password.concurrency", password.concurrency ?? Math.max(1, availableParallelism() - 1), 1, 1024),
+    queueLimit: integer("password.queueLimit", password.queueLimit ?? 32, 0, 1_000_000),
   });
   if (resolvedPassword.memoryCost < 8 * resolvedPassword.parallelism) {
     throw new InvalidOptionsError("password.memoryCost must be at least 8 KiB per lane of parallelism");

@@ -1,8 +1,10 @@
 import { randomBytes } from "node:crypto";
+import { performance } from "node:perf_hooks";
 import { hash, verify, type Algorithm } from "@node-rs/argon2";
 import { InvalidPasswordError } from "./errors.js";
-import { Lane } from "./lane.js";
+import { Lane, type LaneTicket } from "./lane.js";
 import type { ResolvedPasswordOptions } from "./options.js";
+import { VerifyTimes } from "./password-timing.js";
 import { codePointLength } from "./usernames.js";
 
 const MIN_LENGTH = 8;
@@ -38,57 +40,91 @@ export function isArgon2Hash(value: unknown): value is string {
   return typeof value === "string" && value.length <= 512 && PHC.test(value);
 }
 
+/** The parameter set of a PHC string (`argon2id/19/19456/2/1`), or null when it is not one. */
+function parametersOf(passwordHash: string): string | null {
+  const match = PHC.exec(passwordHash);
+  return match === null ? null : `${match[1]}/${match[2] ?? "16"}/${match[3]}/${match[4]}/${match[5]}`;
+}
+
 /**
- * Argon2id hashing behind a bounded lane. Every hash and verify, the dummy one included, waits
- * for a place, so hashing never takes more cores than configured.
+ * Argon2id hashing behind a bounded lane. Every hash and verify, the dummy one included, takes a
+ * place in the lane, so hashing never takes more cores than configured and a full queue is
+ * refused with `ServiceBusyError` instead of growing.
  */
 export class PasswordHasher {
   readonly #options: ResolvedPasswordOptions;
+  readonly #current: string;
   readonly #lane: Lane;
+  readonly #times = new VerifyTimes();
   #dummyHash: Promise<string> | null = null;
 
   constructor(options: ResolvedPasswordOptions) {
     this.#options = options;
-    this.#lane = new Lane(options.concurrency);
+    this.#current = `argon2id/19/${options.memoryCost}/${options.timeCost}/${options.parallelism}`;
+    this.#lane = new Lane(options.concurrency, options.queueLimit);
   }
 
-  /** Hashes a normalized password with the configured parameters. */
+  /**
+   * Takes a place in the hashing lane for a password check that will follow some database work,
+   * so that the work is not done for a check the lane would refuse. Throws `ServiceBusyError`.
+   */
+  admit(): LaneTicket {
+    return this.#lane.admit();
+  }
+
+  /** Hashes a normalized password with the configured parameters; `ServiceBusyError` when the lane is full. */
   hash(password: string): Promise<string> {
     const { memoryCost, timeCost, parallelism } = this.#options;
     return this.#lane.run(() => hash(password, { algorithm: ARGON2ID, memoryCost, timeCost, parallelism }));
   }
 
-  /** Checks a normalized password against a stored PHC string; false for a malformed hash. */
-  verify(passwordHash: string, password: string): Promise<boolean> {
-    return this.#lane.run(async () => {
+  /**
+   * Checks a normalized password against a stored PHC string in the ticket's place (false for a
+   * malformed hash), or, for `null` (no such user), against a dummy hash of the current
+   * parameters. Every check is padded to the time the slowest recently seen parameter set takes,
+   * so that a wrong password costs the same for an unknown user, a user whose hash has the
+   * current parameters and one whose hash has others.
+   */
+  async check(ticket: LaneTicket, passwordHash: string | null, password: string): Promise<boolean> {
+    let stored: string;
+    try {
+      stored = passwordHash ?? (await this.#dummy());
+    } catch (error) {
+      ticket.release();
+      throw error;
+    }
+    const kind = parametersOf(stored) ?? this.#current;
+    let ranMs = 0;
+    const ok = await ticket.run(async () => {
+      const started = performance.now();
       try {
-        return await verify(passwordHash, password);
+        return await verify(stored, password);
       } catch {
         return false;
+      } finally {
+        ranMs = performance.now() - started;
       }
     });
-  }
-
-  /**
-   * Verifies against a hash of a random password made with the same parameters, so that an
-   * unknown username costs what a wrong password costs.
-   */
-  async verifyDummy(password: string): Promise<void> {
-    this.#dummyHash ??= this.hash(randomBytes(32).toString("base64url"));
-    await this.verify(await this.#dummyHash, password);
+    this.#times.record(kind, ranMs, performance.now());
+    // The wait happens outside the lane: padding costs no hashing slot and no CPU.
+    const padMs = this.#times.target() - ranMs;
+    if (padMs >= 1) await new Promise((resolve) => setTimeout(resolve, padMs));
+    return passwordHash !== null && ok;
   }
 
   /** True when a stored hash was made with other parameters than the configured ones. */
   needsRehash(passwordHash: string): boolean {
-    const match = PHC.exec(passwordHash);
-    if (!match) return true;
+    return parametersOf(passwordHash) !== this.#current;
+  }
+
+  // A hash of a random password, made once with the current parameters, outside the lane's
+  // queue limit: refusing it would refuse every unknown-user check until one got through.
+  #dummy(): Promise<string> {
     const { memoryCost, timeCost, parallelism } = this.#options;
-    return (
-      match[1] !== "argon2id" ||
-      match[2] !== "19" ||
-      Number(match[3]) !== memoryCost ||
-      Number(match[4]) !== timeCost ||
-      Number(match[5]) !== parallelism
-    );
+    this.#dummyHash ??= hash(randomBytes(32).toString("base64url"), { algorithm: ARGON2ID, memoryCost, timeCost, parallelism }).catch((error: unknown) => {
+      this.#dummyHash = null;
+      throw error;
+    });
+    return this.#dummyHash;
   }
 }

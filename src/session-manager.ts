@@ -17,7 +17,7 @@ import {
   type SessionRecord,
 } from "./database/sessions.js";
 import { NOT_NOW } from "./database/row-reader.js";
-import { clearThrottle, deleteStaleThrottles, findThrottle, incrementFailures, lockUntil } from "./database/throttle.js";
+import { clearThrottle, deleteStaleThrottles, reserveAttempt, type LockoutSchedule } from "./database/throttle.js";
 import {
   deleteUserAndSessions,
   findUserById,
@@ -25,13 +25,14 @@ import {
   insertUser,
   isUniqueViolation,
   updatePasswordHash,
+  type UserRecord,
 } from "./database/users.js";
-import { InvalidPasswordError, LoginThrottledError, UserNotFoundError, UsernameTakenError } from "./errors.js";
+import { InvalidOptionsError, InvalidPasswordError, LoginThrottledError, ServiceBusyError, UserNotFoundError, UsernameTakenError } from "./errors.js";
 import { emitEvent } from "./events.js";
 import { resolveOptions, type ResolvedOptions, type SessionManagerOptions } from "./options.js";
 import { PasswordHasher, isArgon2Hash, normalizePassword, requirePassword } from "./passwords.js";
 import { initialExpiry, isLive, refreshAt, type Refresh } from "./sessions.js";
-import { lockoutMs, retryAfterSeconds } from "./throttle.js";
+import { lockoutSteps, retryAfterSeconds } from "./throttle.js";
 import { digestsEqual, generateSessionId, generateToken, hashToken, isWellFormedToken } from "./tokens.js";
 import type { AuthEvent, AuthEventType, Session, SessionCheck, SessionMeta, User } from "./types.js";
 import { normalizeUsername, requireUsername, type NormalizedUsername } from "./usernames.js";
@@ -99,6 +100,7 @@ export class SessionManager {
   readonly #ownsDatabase: boolean;
   readonly #passwords: PasswordHasher;
   readonly #sessions: SessionLookup;
+  readonly #throttle: LockoutSchedule | null;
   #migration: Promise<void> | null = null;
   #migrated: boolean;
   /** @internal */
@@ -113,6 +115,8 @@ export class SessionManager {
     this.#passwords = new PasswordHasher(this.#options.password);
     this.#sessions = sessionLookup(this.#db, connection.readOne, connection.readOneNow);
     this.#migrated = !this.#options.autoMigrate;
+    const throttle = this.#options.throttle;
+    this.#throttle = throttle === null ? null : Object.freeze({ maxFailures: throttle.maxFailures, steps: Object.freeze(lockoutSteps(throttle)) });
   }
 
   /**
@@ -546,8 +550,11 @@ export class SessionManager {
    * ```
    */
   async deleteExpiredSessions(options: { batchSize?: number; onProgress?: (deleted: number) => void } = {}): Promise<number> {
-    await this.#ready();
     const batchSize = options.batchSize ?? EXPIRED_BATCH_SIZE;
+    // Zero or a negative size would never finish; a fraction reaches the database as a bad LIMIT.
+    if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new InvalidOptionsError("batchSize must be a whole number of at least 1");
+    if (options.onProgress !== undefined && typeof options.onProgress !== "function") throw new InvalidOptionsError("onProgress must be a function");
+    await this.#ready();
     const now = this.#now();
     let total = 0;
     for (;;) {
@@ -597,6 +604,8 @@ export class SessionManager {
       if (isUniqueViolation(error)) throw new UsernameTakenError();
       throw error;
     }
+    // Failures counted on the name before anyone had it must not lock out its new owner.
+    if (this.#throttle !== null) await clearThrottle(this.#db, name.key);
     this.#emit("user_created", { userId: id, username: name.display });
     return { id, username: name.display, createdAt: new Date(createdAt) };
   }
@@ -607,36 +616,48 @@ export class SessionManager {
     // Input that no account can match is refused before any hashing: nothing about users leaks.
     if (name === null || password === null) return null;
     await this.#ready();
-    const throttle = this.#options.throttle;
-    if (throttle !== null) {
-      const state = await findThrottle(this.#db, name.key);
-      const now = this.#now();
-      if (state !== null && state.lockedUntil > now) {
-        this.#emit("login_throttled", { username: name.display, ...eventMeta(cleanSessionMeta(meta)) });
-        throw new LoginThrottledError(retryAfterSeconds(state.lockedUntil, now));
-      }
+    // The hashing place is taken first, so that a full lane refuses before an attempt is counted.
+    const ticket = this.#passwords.admit();
+    let record: UserRecord | null;
+    try {
+      await this.#reserveAttempt(name, meta);
+      record = await findUserByKey(this.#db, name.key);
+    } catch (error) {
+      ticket.release();
+      throw error;
     }
-    const record = await findUserByKey(this.#db, name.key);
-    const ok = record === null ? (await this.#passwords.verifyDummy(password), false) : await this.#passwords.verify(record.passwordHash, password);
-    if (!ok || record === null) {
-      await this.#recordFailure(name, meta);
+    if (!(await this.#passwords.check(ticket, record?.passwordHash ?? null, password)) || record === null) {
+      this.#emit("login_failed", { username: name.display, ...eventMeta(cleanSessionMeta(meta)) });
       return null;
     }
-    if (throttle !== null) await clearThrottle(this.#db, name.key);
-    if (this.#passwords.needsRehash(record.passwordHash)) {
-      await updatePasswordHash(this.#db, record.user.id, await this.#passwords.hash(password));
-    }
+    if (this.#throttle !== null) await clearThrottle(this.#db, name.key);
+    if (this.#passwords.needsRehash(record.passwordHash)) await this.#rehash(record.user.id, password);
     return record.user;
   }
 
-  async #recordFailure(name: NormalizedUsername, meta: SessionMeta): Promise<void> {
-    this.#emit("login_failed", { username: name.display, ...eventMeta(cleanSessionMeta(meta)) });
-    const throttle = this.#options.throttle;
-    if (throttle === null) return;
+  /**
+   * Counts the attempt against the username before its password is checked, atomically in the
+   * database; throws `LoginThrottledError` while the username is locked out.
+   */
+  async #reserveAttempt(name: NormalizedUsername, meta: SessionMeta): Promise<void> {
+    if (this.#throttle === null) return;
     const now = this.#now();
-    const failures = await incrementFailures(this.#db, this.#kind, name.key, now);
-    const lockout = lockoutMs(throttle, failures);
-    if (lockout > 0) await lockUntil(this.#db, name.key, now + lockout);
+    const reservation = await reserveAttempt(this.#db, this.#kind, name.key, now, this.#throttle);
+    if (reservation.reserved) return;
+    this.#emit("login_throttled", { username: name.display, ...eventMeta(cleanSessionMeta(meta)) });
+    throw new LoginThrottledError(retryAfterSeconds(reservation.lockedUntil, now));
+  }
+
+  /** Replaces a hash of other parameters; skipped, for the next login, when the lane is full. */
+  async #rehash(userId: number, password: string): Promise<void> {
+    let passwordHash: string;
+    try {
+      passwordHash = await this.#passwords.hash(password);
+    } catch (error) {
+      if (error instanceof ServiceBusyError) return;
+      throw error;
+    }
+    await updatePasswordHash(this.#db, userId, passwordHash);
   }
 
   async #startSession(userId: number, meta: SessionMeta, username?: string): Promise<string> {
@@ -691,14 +712,18 @@ function isId(value: unknown): value is number {
   return typeof value === "number" && Number.isSafeInteger(value) && value > 0;
 }
 
-/** Request metadata as stored: strings only, bounded, without control characters (PostgreSQL refuses NUL). */
+/**
+ * Request metadata as stored: strings only, bounded, without C0 and C1 control characters
+ * (PostgreSQL refuses NUL; the rest rewrite terminals and logs where `list-sessions` prints them)
+ * or bidirectional controls (which reorder what an account page shows).
+ */
 function cleanSessionMeta(meta: SessionMeta): { ip: string | null; userAgent: string | null } {
   return { ip: cleanMeta(meta.ip, 255), userAgent: cleanMeta(meta.userAgent, 1024) };
 }
 
 function cleanMeta(value: unknown, max: number): string | null {
   if (typeof value !== "string") return null;
-  const clean = value.slice(0, max * 2).replace(/[\u0000-\u001f\u007f]/g, "").slice(0, max).toWellFormed();
+  const clean = value.slice(0, max * 2).replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, "").slice(0, max).toWellFormed();
   return clean === "" ? null : clean;
 }
 

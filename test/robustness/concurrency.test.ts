@@ -1,5 +1,5 @@
 import { UsernameTakenError, type SessionManager, type User } from "session-manager";
-import { DatabaseFixture, TestClock, describeEachDatabase, uniqueName } from "../setup/databases";
+import { DatabaseFixture, FAST_PASSWORDS, TestClock, describeEachDatabase, uniqueName } from "../setup/databases";
 
 const PASSWORD = "correct horse battery";
 const DAY = 24 * 60 * 60 * 1000;
@@ -17,7 +17,9 @@ describeEachDatabase("concurrency", (fixture) => {
 
   beforeAll(async () => {
     clock = new TestClock();
-    sm = fixture.manager({ clock: clock.now, tablePrefix: DatabaseFixture.prefix(), throttle: false });
+    // A queue long enough for every hash of a burst: these tests are about what the database
+    // makes of concurrent operations; the queue's limit has tests of its own.
+    sm = fixture.manager({ clock: clock.now, tablePrefix: DatabaseFixture.prefix(), throttle: false, password: { ...FAST_PASSWORDS, queueLimit: 10_000 } });
     await sm.migrate();
   });
 
