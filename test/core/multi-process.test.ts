@@ -94,6 +94,21 @@ describeEachDatabase(
     }
   });
 
+  it("checks at most maxFailures of a burst of guesses sent at once from every process", async () => {
+    const [a] = apps as [AppProcess, AppProcess, AppProcess];
+    const name = uniqueName();
+    await a.call("createUser", name, "password123");
+    const results = await Promise.allSettled(apps.flatMap((app) => Array.from({ length: 20 }, (_, i) => app.call("authenticate", name, `wrong guess ${i}`))));
+    // A guess that reached the hash answers null; every other one was refused before hashing.
+    expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(10);
+    for (const result of results) {
+      if (result.status === "rejected") expect(result.reason).toMatchObject({ code: "login_throttled" });
+    }
+    for (const app of apps) {
+      await expect(app.call("authenticate", name, "password123")).rejects.toMatchObject({ code: "login_throttled" });
+    }
+  });
+
   it("lets exactly one process create a contested username", async () => {
     const name = uniqueName();
     const results = await Promise.allSettled(apps.flatMap((app) => [app.call("createUser", name, "password123"), app.call("createUser", name.toUpperCase(), "password123")]));
