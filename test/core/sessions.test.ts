@@ -1,4 +1,4 @@
-import { UserNotFoundError } from "session-manager";
+import { InvalidOptionsError, UserNotFoundError } from "session-manager";
 import { TestClock, describeEachDatabase, uniqueName } from "../setup/databases";
 
 const HOUR = 60 * 60 * 1000;
@@ -188,5 +188,21 @@ describeEachDatabase("sessions", (fixture) => {
     expect(session.userAgent).toBe(userAgent);
     const huge = await sm.createSession(user.id, { userAgent: "a".repeat(100_000) });
     expect((await sm.checkSession(huge))!.session.userAgent).toHaveLength(1024);
+  });
+
+  it("strips C0 and C1 control characters and bidirectional controls from stored metadata", async () => {
+    const { sm, user } = await setUp();
+    const userAgent = "Mozilla\u0085/5.0\u009b31m (\u202eevil\u202c)\u2066x\u2069\u200f\u061c\u0007 ü";
+    const token = await sm.createSession(user.id, { userAgent, ip: "203.0.113.7\u009d" });
+    const session = (await sm.checkSession(token))!.session;
+    expect(session.userAgent).toBe("Mozilla/5.031m (evil)x ü");
+    expect(session.ip).toBe("203.0.113.7");
+    expect((await sm.listSessions(user.id)).find((s) => s.id === session.id)?.userAgent).toBe("Mozilla/5.031m (evil)x ü");
+  });
+
+  it.each([0, -1, 1.5, Number.NaN, Infinity, "10"])("refuses batchSize %p with InvalidOptionsError, at once", async (batchSize) => {
+    const { sm } = await setUp();
+    await expect(sm.deleteExpiredSessions({ batchSize: batchSize as number })).rejects.toMatchObject({ code: "invalid_options" });
+    await expect(sm.deleteExpiredSessions({ batchSize: batchSize as number })).rejects.toBeInstanceOf(InvalidOptionsError);
   });
 });
