@@ -4,6 +4,7 @@ import { dialectKindOf, type DialectKind } from "./dialect.js";
 import { NOT_NOW, neverNow, type RowReader, type RowReaderNow } from "./row-reader.js";
 import type { Database } from "./schema.js";
 import { FastLockSqliteDialect } from "./sqlite-driver.js";
+import { parseSqliteUrl } from "./sqlite-url.js";
 import { TablePrefixPlugin } from "./table-prefix-plugin.js";
 
 /** A Kysely instance ready for the library's queries, and whether the library owns its connections. */
@@ -59,8 +60,8 @@ export function dialectFromUrl(url: string): { dialect: Dialect; kind: DialectKi
   const scheme = /^([a-z0-9]+):/i.exec(url)?.[1]?.toLowerCase();
   switch (scheme) {
     case "sqlite": {
-      const { rest, busyTimeout } = sqliteQuery(url);
-      return { dialect: sqliteDialect(sqlitePath(rest), busyTimeout ?? SQLITE_BUSY_TIMEOUT_MS), kind: "sqlite" };
+      const { path, busyTimeout } = parseSqliteUrl(url);
+      return { dialect: sqliteDialect(path, busyTimeout ?? SQLITE_BUSY_TIMEOUT_MS), kind: "sqlite" };
     }
     case "postgres":
     case "postgresql":
@@ -73,34 +74,6 @@ export function dialectFromUrl(url: string): { dialect: Dialect; kind: DialectKi
         `unsupported database URL scheme "${scheme ?? ""}": use sqlite:, postgres://, postgresql://, mysql:// or mariadb://`,
       );
   }
-}
-
-/** `sqlite::memory:` → `:memory:`; `sqlite:data/app.db`, `sqlite://data/app.db` and `sqlite:///abs.db` → a path. */
-function sqlitePath(url: string): string {
-  const rest = url.slice("sqlite:".length);
-  if (rest === ":memory:" || rest === "//:memory:") return ":memory:";
-  const path = rest.startsWith("//") ? rest.slice(2) : rest;
-  if (path === "") throw new UnsupportedDatabaseError("sqlite: URL names no file: use sqlite:PATH or sqlite::memory:");
-  return decodeURIComponent(path);
-}
-
-/**
- * Splits `?busyTimeout=MS` off a sqlite: URL. Only that option exists: any other query string is
- * refused rather than silently becoming part of the file name.
- */
-function sqliteQuery(url: string): { rest: string; busyTimeout: number | null } {
-  const question = url.indexOf("?");
-  if (question === -1) return { rest: url, busyTimeout: null };
-  const params = new URLSearchParams(url.slice(question + 1));
-  let busyTimeout: number | null = null;
-  for (const [name, value] of params) {
-    const number = Number(value);
-    if (name !== "busyTimeout" || value === "" || !Number.isInteger(number) || number < 0) {
-      throw new UnsupportedDatabaseError("a sqlite: URL takes only ?busyTimeout=MILLISECONDS (a whole number)");
-    }
-    busyTimeout = number;
-  }
-  return { rest: url.slice(0, question), busyTimeout };
 }
 
 function sqliteDialect(path: string, busyTimeout: number): FastLockSqliteDialect {
