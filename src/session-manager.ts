@@ -2,6 +2,7 @@ import type { Kysely } from "kysely";
 import { connect } from "./database/connect.js";
 import type { DialectKind } from "./database/dialect.js";
 import { migrateToLatest } from "./database/migrations.js";
+import { withMigrationTimeouts } from "./database/timeouts.js";
 import type { Database } from "./database/schema.js";
 import {
   deleteExpiredBatch,
@@ -150,7 +151,8 @@ export class SessionManager {
    * ```
    */
   async migrate(): Promise<void> {
-    this.#migration ??= migrateToLatest(this.#db, this.#kind, this.#options.tablePrefix).then(
+    // The migration lock wait and a table rewrite may take minutes: its queries get longer than requests'.
+    this.#migration ??= withMigrationTimeouts(() => migrateToLatest(this.#db, this.#kind, this.#options.tablePrefix)).then(
       () => {
         this.#migrated = true;
       },

@@ -3,8 +3,12 @@ import { UnsupportedDatabaseError } from "../errors.js";
 import { dialectKindOf, type DialectKind } from "./dialect.js";
 import { NOT_NOW, neverNow, type RowReader, type RowReaderNow } from "./row-reader.js";
 import type { Database } from "./schema.js";
+import { openMysqlPool } from "./mysql-pool.js";
+import { openPostgresPool } from "./postgres-pool.js";
 import { FastLockSqliteDialect } from "./sqlite-driver.js";
+import { parseSqliteUrl } from "./sqlite-url.js";
 import { TablePrefixPlugin } from "./table-prefix-plugin.js";
+import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_QUERY_TIMEOUT_MS } from "./timeouts.js";
 
 /** A Kysely instance ready for the library's queries, and whether the library owns its connections. */
 export interface Connection {
@@ -59,8 +63,8 @@ export function dialectFromUrl(url: string): { dialect: Dialect; kind: DialectKi
   const scheme = /^([a-z0-9]+):/i.exec(url)?.[1]?.toLowerCase();
   switch (scheme) {
     case "sqlite": {
-      const { rest, busyTimeout } = sqliteQuery(url);
-      return { dialect: sqliteDialect(sqlitePath(rest), busyTimeout ?? SQLITE_BUSY_TIMEOUT_MS), kind: "sqlite" };
+      const { path, busyTimeout } = parseSqliteUrl(url);
+      return { dialect: sqliteDialect(path, busyTimeout ?? SQLITE_BUSY_TIMEOUT_MS), kind: "sqlite" };
     }
     case "postgres":
     case "postgresql":
@@ -73,34 +77,6 @@ export function dialectFromUrl(url: string): { dialect: Dialect; kind: DialectKi
         `unsupported database URL scheme "${scheme ?? ""}": use sqlite:, postgres://, postgresql://, mysql:// or mariadb://`,
       );
   }
-}
-
-/** `sqlite::memory:` → `:memory:`; `sqlite:data/app.db`, `sqlite://data/app.db` and `sqlite:///abs.db` → a path. */
-function sqlitePath(url: string): string {
-  const rest = url.slice("sqlite:".length);
-  if (rest === ":memory:" || rest === "//:memory:") return ":memory:";
-  const path = rest.startsWith("//") ? rest.slice(2) : rest;
-  if (path === "") throw new UnsupportedDatabaseError("sqlite: URL names no file: use sqlite:PATH or sqlite::memory:");
-  return decodeURIComponent(path);
-}
-
-/**
- * Splits `?busyTimeout=MS` off a sqlite: URL. Only that option exists: any other query string is
- * refused rather than silently becoming part of the file name.
- */
-function sqliteQuery(url: string): { rest: string; busyTimeout: number | null } {
-  const question = url.indexOf("?");
-  if (question === -1) return { rest: url, busyTimeout: null };
-  const params = new URLSearchParams(url.slice(question + 1));
-  let busyTimeout: number | null = null;
-  for (const [name, value] of params) {
-    const number = Number(value);
-    if (name !== "busyTimeout" || value === "" || !Number.isInteger(number) || number < 0) {
-      throw new UnsupportedDatabaseError("a sqlite: URL takes only ?busyTimeout=MILLISECONDS (a whole number)");
-    }
-    busyTimeout = number;
-  }
-  return { rest: url.slice(0, question), busyTimeout };
 }
 
 function sqliteDialect(path: string, busyTimeout: number): FastLockSqliteDialect {
@@ -119,48 +95,63 @@ function sqliteDialect(path: string, busyTimeout: number): FastLockSqliteDialect
 }
 
 function postgresDialect(url: string): Dialect {
+  // Read now, so that a malformed option fails `new SessionManager()` rather than the first request.
+  const { connectionString, options } = splitPoolOptions(url, {
+    max: null,
+    idleTimeoutMillis: null,
+    connectionTimeoutMillis: DEFAULT_CONNECT_TIMEOUT_MS,
+    query_timeout: DEFAULT_QUERY_TIMEOUT_MS,
+  });
+  const { query_timeout: queryTimeout, connectionTimeoutMillis, ...rest } = options;
   return new PostgresDialect({
     pool: async () => {
       const pg = await loadPeer<typeof import("pg")>("pg", "PostgreSQL", () => import("pg"));
-      const { connectionString, options } = splitPoolOptions(url, ["max", "idleTimeoutMillis", "connectionTimeoutMillis"]);
       const Pool = pg.Pool ?? (pg as unknown as { default: typeof import("pg") }).default.Pool;
-      const pool = new Pool({ connectionString, ...options });
-      // A client whose server went away emits 'error', idle (the pool re-emits it) or checked out
-      // (the client itself, besides failing its query); without a listener that would crash the
-      // process. The query's own error still reaches the caller, and the pool drops the client.
-      pool.on("error", () => {});
-      pool.on("connect", (client) => client.on("error", () => {}));
-      return pool;
+      return openPostgresPool(Pool, { connectionString, ...rest, connectionTimeoutMillis: connectionTimeoutMillis!, queryTimeout: queryTimeout! });
     },
   });
 }
 
 function mysqlDialect(url: string): Dialect {
+  const { connectionString, options } = splitPoolOptions(url.replace(/^mariadb:/i, "mysql:"), {
+    connectionLimit: null,
+    queueLimit: null,
+    connectTimeout: DEFAULT_CONNECT_TIMEOUT_MS,
+    queryTimeout: DEFAULT_QUERY_TIMEOUT_MS,
+  });
+  const { queryTimeout, connectTimeout, ...rest } = options;
   return new MysqlDialect({
     pool: async () => {
       const mysql = await loadPeer<typeof import("mysql2")>("mysql2", "MySQL/MariaDB", () => import("mysql2"));
-      const { connectionString, options } = splitPoolOptions(url.replace(/^mariadb:/i, "mysql:"), [
-        "connectionLimit",
-        "connectTimeout",
-        "queueLimit",
-      ]);
       const createPool = mysql.createPool ?? (mysql as unknown as { default: typeof import("mysql2") }).default.createPool;
-      const pool = createPool({ uri: connectionString, charset: "utf8mb4", ...options });
-      pool.on("connection", (connection) => connection.on("error", () => {}));
-      return pool;
+      return openMysqlPool(createPool, { uri: connectionString, ...rest, connectTimeout: connectTimeout!, queryTimeout: queryTimeout! });
     },
   });
 }
 
-/** Takes numeric pool settings out of the query string; the rest stays for the driver to read. */
-function splitPoolOptions(url: string, names: string[]): { connectionString: string; options: Record<string, number> } {
-  const parsed = new URL(url);
-  const options: Record<string, number> = {};
-  for (const name of names) {
+/**
+ * Takes the library's numeric settings out of a server URL's query string, with their defaults
+ * (null: the driver's own); the rest of the query string stays for the driver to read.
+ */
+function splitPoolOptions<Name extends string>(
+  url: string,
+  defaults: Record<Name, number | null>,
+): { connectionString: string; options: Partial<Record<Name, number>> } {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch (error) {
+    throw new UnsupportedDatabaseError("the database URL is malformed", { cause: error });
+  }
+  const options: Partial<Record<Name, number>> = {};
+  for (const name of Object.keys(defaults) as Name[]) {
     const value = parsed.searchParams.get(name);
-    if (value === null) continue;
+    if (value === null) {
+      if (defaults[name] !== null) options[name] = defaults[name];
+      continue;
+    }
     const number = Number(value);
-    if (!Number.isInteger(number) || number < 0) {
+    if (!/^\d+$/.test(value) || !Number.isSafeInteger(number)) {
       throw new UnsupportedDatabaseError(`database URL option ${name} must be a whole number`);
     }
     options[name] = number;

@@ -236,6 +236,37 @@ describe("session-manager CLI: database selection", () => {
     expect(existsSync(join(dir, "missing.db"))).toBe(false);
   });
 
+  it("takes the documented sqlite:PATH?busyTimeout=MS form in every command, as the library does", async () => {
+    const url = `sqlite:${join(dir, "app.db")}?busyTimeout=100`;
+    expect(await run(["migrate", "--database", url])).toEqual({ code: 0, stdout: `schema is up to date in ${url}\n`, stderr: "" });
+    expect(existsSync(join(dir, "app.db"))).toBe(true);
+    expect(existsSync(join(dir, "app.db?busyTimeout=100"))).toBe(false);
+    expect((await run(["create-user", "alice", "--database", url], { input: `${PASSWORD}\n` })).code).toBe(0);
+    const sm = new SessionManager({ database: url });
+    try {
+      const user = (await sm.getUser("alice"))!;
+      await sm.createSession(user.id);
+      await sm.createSession(user.id);
+    } finally {
+      await sm.close();
+    }
+
+    const listed = await run(["list-sessions", "alice", "--database", url]);
+    expect({ code: listed.code, stderr: listed.stderr, rows: listed.stdout.trimEnd().split("\n").length }).toEqual({ code: 0, stderr: "", rows: 3 });
+    expect(await run(["revoke", "alice", "--database", url])).toEqual({ code: 0, stdout: expect.stringContaining("2 sessions"), stderr: "" });
+    const cleaned = await run(["cleanup", "--database", url]);
+    expect({ code: cleaned.code, stderr: cleaned.stderr }).toEqual({ code: 0, stderr: "" });
+    expect(await run(["delete-user", "alice", "--database", url])).toEqual({ code: 0, stdout: expect.stringContaining("alice"), stderr: "" });
+    expect(await run(["list-sessions", "alice", "--database", url])).toEqual({ code: 1, stdout: "", stderr: 'error: no user named "alice"\n' });
+  });
+
+  it("refuses a sqlite: URL with an unknown query parameter on one line with exit 1", async () => {
+    const url = `sqlite:${join(dir, "app.db")}?mode=ro`;
+    for (const result of await Promise.all([["migrate"], ["list-sessions", "alice"]].map((args) => run([...args, "--database", url])))) {
+      expectOneLineError(result, 1, "a sqlite: URL takes only ?busyTimeout=MILLISECONDS (a whole number)");
+    }
+  });
+
   it("reports a SQLite path in a directory that does not exist", async () => {
     const url = `sqlite:${join(dir, "no-such-dir", "sessions.db")}`;
     expectOneLineError(await run(["migrate", "--database", url]), 1, "Cannot open database because the directory does not exist");

@@ -1,4 +1,5 @@
 import { PassThrough } from "node:stream";
+import { UnsupportedDatabaseError } from "session-manager";
 import { parseCommandLine, UsageError } from "../../src/cli/args";
 import { InterruptedError, CliError } from "../../src/cli/io";
 import { readPassword } from "../../src/cli/password";
@@ -127,6 +128,13 @@ describe("database URLs", () => {
     expect(sqliteFilePath("sqlite:my%20app.db")).toBe("my app.db");
     expect(sqliteFilePath("sqlite::memory:")).toBeNull();
     expect(sqliteFilePath("postgres://localhost/app")).toBeNull();
+  });
+
+  it("takes the busy timeout off a SQLite URL, as the core does, rather than reading it as part of the file name", () => {
+    expect(sqliteFilePath("sqlite:app.db?busyTimeout=100")).toBe("app.db");
+    expect(sqliteFilePath("sqlite:///var/lib/app.db?busyTimeout=0")).toBe("/var/lib/app.db");
+    expect(sqliteFilePath("sqlite::memory:?busyTimeout=100")).toBeNull();
+    expect(() => sqliteFilePath("sqlite:app.db?mode=ro")).toThrow(UnsupportedDatabaseError);
   });
 
   it("hides passwords", () => {

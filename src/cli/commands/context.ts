@@ -1,4 +1,5 @@
 import { existsSync } from "node:fs";
+import { isSqliteUrl, parseSqliteUrl } from "../../database/sqlite-url.js";
 import { SessionManager } from "../../session-manager.js";
 import type { User } from "../../types.js";
 import { CliError, type CliIo } from "../io.js";
@@ -48,17 +49,19 @@ export function requireExistingDatabase(database: string): void {
   }
 }
 
-/** The file path of a `sqlite:` URL as the core reads it; null for other URLs and `sqlite::memory:`. */
+/**
+ * The file path of a `sqlite:` URL, read by the parser the core opens it with; null for other URLs
+ * and `sqlite::memory:`. A malformed `sqlite:` URL throws the core's `UnsupportedDatabaseError`.
+ */
 export function sqliteFilePath(database: string): string | null {
-  if (!/^sqlite:/i.test(database)) return null;
-  const rest = database.slice("sqlite:".length);
-  if (rest === ":memory:" || rest === "//:memory:" || rest === "") return null;
-  return decodeURIComponent(rest.startsWith("//") ? rest.slice(2) : rest);
+  if (!isSqliteUrl(database)) return null;
+  const { path } = parseSqliteUrl(database);
+  return path === ":memory:" ? null : path;
 }
 
 /** The URL with any password replaced by `***`, fit to print. */
 export function redactDatabaseUrl(database: string): string {
-  if (/^sqlite:/i.test(database)) return database;
+  if (isSqliteUrl(database)) return database;
   try {
     const url = new URL(database);
     if (url.password !== "") url.password = "***";
