@@ -696,7 +696,9 @@ export class SessionManager {
    * @internal
    */
   [emitAuthEvent](type: AuthEventType, fields: Omit<AuthEvent, "type" | "at">): void {
-    this.#emit(type, fields);
+    // These fields come from request headers: bounded and stripped like stored metadata.
+    const { ip, userAgent, ...rest } = fields;
+    this.#emit(type, { ...rest, ...eventMeta(cleanSessionMeta({ ip, userAgent })) });
   }
 
   #emit(type: AuthEventType, fields: Omit<AuthEvent, "type" | "at">): void {

@@ -10,8 +10,12 @@ export type RowReader = <R>(query: CompiledQuery<R>) => Promise<R | undefined>;
  */
 export type RowReaderNow = <R>(query: CompiledQuery<R>) => R | undefined | typeof NOT_NOW;
 
-/** The answer of a synchronous read that has to wait: take the asynchronous way instead. */
-export const NOT_NOW: unique symbol = Symbol("session-manager.notNow");
+/**
+ * The answer of a synchronous read that has to wait: take the asynchronous way instead.
+ * Registered, so that the HTTP middleware of one module format recognizes it from a manager of
+ * the other (the CommonJS and ESM builds would otherwise hold two different symbols).
+ */
+export const NOT_NOW: unique symbol = Symbol.for("session-manager.notNow");
 
 /** For databases that are never read synchronously. */
 export const neverNow: RowReaderNow = () => NOT_NOW;

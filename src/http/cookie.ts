@@ -29,6 +29,75 @@ export function readSessionCookie(cookieHeader: string | null | undefined, cooki
   return parse(cookieHeader)[cookieName] ?? null;
 }
 
+/**
+ * More values of one cookie name than this in one header are ignored: a browser holds one per
+ * domain and path, and a hostile header must stay cheap (each value may cost a lookup).
+ */
+export const MAX_COOKIE_VALUES = 4;
+
+/**
+ * Every value of the cookie `cookieName` in a `Cookie` header, in header order: null when there
+ * is none, the value itself when there is one (no array on the common path), else an array of
+ * at most `MAX_COOKIE_VALUES`. Several values arrive when a sibling subdomain (or a script on
+ * one) sets a cookie of the same name for the parent domain: the browser sends both, and the
+ * planted one may come first.
+ */
+export function readSessionCookieValues(cookieHeader: string | null | undefined, cookieName: string): string | string[] | null {
+  if (!cookieHeader) return null;
+  const first = cookieHeader.indexOf(cookieName);
+  if (first === -1) return null;
+  // The name occurs once: at most one value, read the usual way.
+  if (cookieHeader.indexOf(cookieName, first + cookieName.length) === -1) return parse(cookieHeader)[cookieName] ?? null;
+  const values: string[] = [];
+  // Pair by pair without splitting the whole header: a hostile one may be large (Node.js allows
+  // 16 KiB of headers by default, apps raise it), and only a few values are ever wanted.
+  for (let start = 0; start < cookieHeader.length && values.length < MAX_COOKIE_VALUES; ) {
+    let end = cookieHeader.indexOf(";", start);
+    if (end === -1) end = cookieHeader.length;
+    // Within the pair only: a search past its end would make a header of many "="-less pairs quadratic.
+    const equals = cookieHeader.slice(start, end).indexOf("=");
+    if (equals !== -1 && trimmed(cookieHeader, start, start + equals) === cookieName) {
+      values.push(decodeValue(trimmed(cookieHeader, start + equals + 1, end)));
+    }
+    start = end + 1;
+  }
+  if (values.length === 0) return null;
+  return values.length === 1 ? values[0]! : values;
+}
+
+// text.slice(start, end) without surrounding spaces and tabs, as the `cookie` package reads a
+// pair, so that a value reads the same on either path. A loop, not a regular expression: an
+// anchored /[ \t]+$/ is quadratic on a long run of spaces.
+function trimmed(text: string, start: number, end: number): string {
+  while (start < end && isSpace(text.charCodeAt(start))) start++;
+  while (end > start && isSpace(text.charCodeAt(end - 1))) end--;
+  return text.slice(start, end);
+}
+
+function isSpace(code: number): boolean {
+  return code === 0x20 || code === 0x09;
+}
+
+function decodeValue(value: string): string {
+  if (!value.includes("%")) return value;
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
+}
+
+/**
+ * The cookie prefix that binds this name to Secure (and, for `__Host-`, to a host-only cookie
+ * at path "/"), or null. RFC 6265bis §4.1.3: browsers drop a prefixed cookie that breaks the
+ * prefix's rules without a word, and match the prefix case-insensitively.
+ */
+export function cookiePrefix(name: string): "__Host-" | "__Secure-" | null {
+  const head = name.slice(0, 9).toLowerCase();
+  if (head.startsWith("__host-")) return "__Host-";
+  return head === "__secure-" ? "__Secure-" : null;
+}
+
 /** Builds the `Set-Cookie` values of one configured session cookie. */
 export class SessionCookie {
   readonly name: string;
@@ -38,7 +107,9 @@ export class SessionCookie {
 
   constructor(name: string, attributes: CookieAttributes) {
     this.name = name;
-    this.attributes = attributes;
+    // A prefixed cookie without Secure never reaches the browser's jar, so "auto" on plain HTTP
+    // (a local proxy, a misread scheme) would sign nobody in: such a name is always Secure.
+    this.attributes = cookiePrefix(name) === null ? attributes : Object.freeze({ ...attributes, secure: true });
     // Clearing uses the same name, path and domain, or the browser would keep the old cookie.
     this.#blank = this.#serialize("", 0, new Date(0), false);
     this.#blankSecure = this.#serialize("", 0, new Date(0), true);

@@ -1,7 +1,9 @@
-import { InvalidPasswordError, InvalidUsernameError, LoginThrottledError, UsernameTakenError } from "../errors.js";
+import type { InvalidPasswordError, InvalidUsernameError, LoginThrottledError, ServiceBusyError, UsernameTakenError } from "../errors.js";
 import type { SessionMeta, User } from "../types.js";
 import { readCredentials, type Credentials, type CredentialsResult } from "./body.js";
-import { readSessionCookie } from "./cookie.js";
+import { readSessionCookieValues } from "./cookie.js";
+import { FORBIDDEN, isRefusedByCsrf } from "./csrf.js";
+import { isHttps } from "./middleware.js";
 import type { ResolvedHandlerOptions, ResolvedMiddlewareOptions } from "./middleware-options.js";
 import type { HttpResult, JsonBody, RequestReader } from "./request.js";
 
@@ -21,15 +23,18 @@ export function unauthorized(handler: ResolvedHandlerOptions): HttpResult {
  * revoked first, so that a session planted before login never becomes an authenticated one.
  */
 export async function login<R>(options: ResolvedMiddlewareOptions, handler: ResolvedHandlerOptions, reader: RequestReader<R>, req: R): Promise<HttpResult> {
+  // Before the body and the database: a cross-site sign-in costs nothing to refuse.
+  if (isCrossSiteSignIn(options, reader, req)) return FORBIDDEN;
   const credentials = await readCredentials(reader, req);
   if (!isCredentials(credentials)) return refused(handler, credentials);
-  const previous = await revokePresentCookie(options, reader, req);
+  const previous = await revokePresentCookies(options, reader, req);
   let token: string | null;
   try {
     token = await options.manager.login(credentials.username, credentials.password, meta(reader, req));
   } catch (error) {
-    if (!(error instanceof LoginThrottledError)) throw error;
-    return failure(handler, 429, "too_many_attempts", clearing(options, reader, req, previous), [["Retry-After", String(error.retryAfterSeconds)]]);
+    if (hasCode(error, "login_throttled")) return failure(handler, 429, "too_many_attempts", clearing(options, reader, req, previous), retryAfter(error));
+    if (hasCode(error, "service_busy")) return failure(handler, 503, "service_busy", clearing(options, reader, req, previous), retryAfter(error));
+    throw error;
   }
   // One answer for an unknown user and a wrong password: the response tells nobody which usernames exist.
   if (token === null) return failure(handler, 401, "invalid_credentials", clearing(options, reader, req, previous));
@@ -38,27 +43,31 @@ export async function login<R>(options: ResolvedMiddlewareOptions, handler: Reso
 
 /** Creates the user from the body's username and password and logs them in. */
 export async function register<R>(options: ResolvedMiddlewareOptions, handler: ResolvedHandlerOptions, reader: RequestReader<R>, req: R): Promise<HttpResult> {
+  if (isCrossSiteSignIn(options, reader, req)) return FORBIDDEN;
   const credentials = await readCredentials(reader, req);
   if (!isCredentials(credentials)) return refused(handler, credentials);
   let user: User;
   try {
     user = await options.manager.createUser(credentials.username, credentials.password);
   } catch (error) {
-    if (error instanceof UsernameTakenError) return failure(handler, 409, "username_taken", []);
-    if (error instanceof InvalidUsernameError) return failure(handler, 400, "invalid_username", []);
-    if (error instanceof InvalidPasswordError) return failure(handler, 400, "invalid_password", []);
+    if (hasCode(error, "username_taken")) return failure(handler, 409, "username_taken", []);
+    if (hasCode(error, "invalid_username")) return failure(handler, 400, "invalid_username", []);
+    if (hasCode(error, "invalid_password")) return failure(handler, 400, "invalid_password", []);
+    if (hasCode(error, "service_busy")) return failure(handler, 503, "service_busy", [], retryAfter(error));
     throw error;
   }
-  await revokePresentCookie(options, reader, req);
+  await revokePresentCookies(options, reader, req);
   const token = await options.manager.createSession(user.id, meta(reader, req));
   return started(options, handler, reader, req, token, 201);
 }
 
-/** Ends the request's session, if any, and clears the cookie: 204, or 303 to `redirectTo`. */
+/**
+ * Ends the request's session, if any, and clears the cookie: 204, or 303 to `redirectTo`. Every
+ * value of the cookie is revoked: the user asked to be signed out, whichever one is theirs.
+ */
 export async function logout<R>(options: ResolvedMiddlewareOptions, handler: ResolvedHandlerOptions, reader: RequestReader<R>, req: R): Promise<HttpResult> {
-  const token = readSessionCookie(reader.header(req, "cookie"), options.cookie.name);
-  if (token !== null) await options.manager.logout(token);
-  const headers: Array<[string, string]> = [["Set-Cookie", options.cookie.clear(reader.secure(req))]];
+  for (const token of presentTokens(options, reader, req)) await options.manager.logout(token);
+  const headers: Array<[string, string]> = [["Set-Cookie", options.cookie.clear(isHttps(options, reader, req))]];
   if (handler.redirectTo === null) return { status: 204, headers, body: null };
   headers.push(["Location", handler.redirectTo]);
   return { status: 303, headers, body: null };
@@ -72,15 +81,48 @@ function refused(handler: ResolvedHandlerOptions, reason: "invalid" | "too_large
   return reason === "too_large" ? failure(handler, 413, "payload_too_large", []) : failure(handler, 400, "invalid_request", []);
 }
 
-async function revokePresentCookie<R>(options: ResolvedMiddlewareOptions, reader: RequestReader<R>, req: R): Promise<boolean> {
-  const token = readSessionCookie(reader.header(req, "cookie"), options.cookie.name);
-  if (token === null) return false;
-  await options.manager.revokeSession(token);
-  return true;
+/**
+ * A handler that signs in must refuse a cross-site request whether or not it carries a cookie:
+ * a signed-out browser posting another site's form would otherwise be signed in to the
+ * attacker's account (login CSRF). The middleware only checks requests with the cookie.
+ */
+function isCrossSiteSignIn<R>(options: ResolvedMiddlewareOptions, reader: RequestReader<R>, req: R): boolean {
+  return options.csrf && isRefusedByCsrf(options, reader, req);
+}
+
+// Errors by code, not instanceof: an adapter of one module format may drive a manager of the
+// other, whose error classes are other classes with the same codes.
+interface ErrorOfCode {
+  invalid_password: InvalidPasswordError;
+  invalid_username: InvalidUsernameError;
+  login_throttled: LoginThrottledError;
+  service_busy: ServiceBusyError;
+  username_taken: UsernameTakenError;
+}
+
+function hasCode<C extends keyof ErrorOfCode>(error: unknown, code: C): error is ErrorOfCode[C] {
+  return error instanceof Error && (error as { code?: unknown }).code === code;
+}
+
+function retryAfter(error: LoginThrottledError | ServiceBusyError): Array<[string, string]> {
+  return [["Retry-After", String(error.retryAfterSeconds)]];
+}
+
+/** Every value of the session cookie on the request (more than one when some were planted). */
+function presentTokens<R>(options: ResolvedMiddlewareOptions, reader: RequestReader<R>, req: R): readonly string[] {
+  const values = readSessionCookieValues(reader.header(req, "cookie"), options.cookie.name);
+  if (values === null) return [];
+  return typeof values === "string" ? [values] : values;
+}
+
+async function revokePresentCookies<R>(options: ResolvedMiddlewareOptions, reader: RequestReader<R>, req: R): Promise<boolean> {
+  const tokens = presentTokens(options, reader, req);
+  for (const token of tokens) await options.manager.revokeSession(token);
+  return tokens.length > 0;
 }
 
 function clearing<R>(options: ResolvedMiddlewareOptions, reader: RequestReader<R>, req: R, present: boolean): Array<[string, string]> {
-  return present ? [["Set-Cookie", options.cookie.clear(reader.secure(req))]] : [];
+  return present ? [["Set-Cookie", options.cookie.clear(isHttps(options, reader, req))]] : [];
 }
 
 function meta<R>(reader: RequestReader<R>, req: R): SessionMeta {
@@ -92,7 +134,7 @@ async function started<R>(options: ResolvedMiddlewareOptions, handler: ResolvedH
   const check = await options.manager.checkSession(token);
   if (check === null) throw new Error("the session just created is not live");
   const { user, session } = check;
-  const cookie = options.cookie.set(token, session.expiresAt, session.lastSeenAt ?? session.createdAt, reader.secure(req));
+  const cookie = options.cookie.set(token, session.expiresAt, session.lastSeenAt ?? session.createdAt, isHttps(options, reader, req));
   if (handler.redirectTo !== null) return { status: 303, headers: [["Set-Cookie", cookie], ["Location", handler.redirectTo]], body: null };
   return { status, headers: [["Set-Cookie", cookie], ["Cache-Control", "no-store"]], body: { user: serializeUser(user) } };
 }

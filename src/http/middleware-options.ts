@@ -1,6 +1,6 @@
 import { InvalidOptionsError } from "../errors.js";
-import { SessionManager } from "../session-manager.js";
-import { SessionCookie } from "./cookie.js";
+import { isSessionManager, SessionManager } from "../session-manager.js";
+import { cookiePrefix, SessionCookie } from "./cookie.js";
 import { originOf } from "./csrf.js";
 
 /**
@@ -18,7 +18,11 @@ import { originOf } from "./csrf.js";
  * ```
  */
 export interface SessionCookieOptions {
-  /** `"auto"` (default): `Secure` when the request is HTTPS, as the framework sees it behind trusted proxies. */
+  /**
+   * `"auto"` (default): `Secure` when the request is HTTPS, as the framework sees it behind
+   * trusted proxies, or when the middleware's `origin` is `https:`. A `__Host-` or `__Secure-`
+   * cookie name is always `Secure`.
+   */
   secure?: "auto" | boolean;
   /** Default `"lax"`. `"none"` needs `secure` to be `true` or `"auto"`. */
   sameSite?: "lax" | "strict" | "none";
@@ -43,6 +47,7 @@ export interface SessionCookieOptions {
  * app.use(
  *   sessionMiddleware({
  *     manager: new SessionManager({ database: "postgres://localhost/app" }),
+ *     origin: "https://app.example.com",
  *     cookieName: "__Host-session",
  *     trustedOrigins: ["https://admin.example.com"],
  *   }),
@@ -52,10 +57,20 @@ export interface SessionCookieOptions {
 export interface SessionMiddlewareOptions {
   /** Default: one shared `new SessionManager()`, created on first use (SQLite `sessions.db`). */
   manager?: SessionManager;
+  /**
+   * The app's public origin (`"https://app.example.com"`), as browsers see it. The CSRF check
+   * compares against it instead of the scheme, host and port the framework sees, which behind a
+   * reverse proxy may be `http://` or an internal name; `cookie.secure: "auto"` follows its
+   * scheme. Default: the request's own origin.
+   */
+  origin?: string;
   /** Default `"session"`. */
   cookieName?: string;
   cookie?: SessionCookieOptions;
-  /** Origin checks on POST, PUT, PATCH and DELETE that carry the session cookie. Default true. */
+  /**
+   * Origin checks on POST, PUT, PATCH and DELETE that carry the session cookie, and on every
+   * request to a handler that signs in (login, register). Default true.
+   */
   csrf?: boolean;
   /** Further origins (`https://app.example.com`) allowed to send state-changing requests. */
   trustedOrigins?: readonly string[];
@@ -79,7 +94,7 @@ export interface HandlerOptions {
   /** Answer success with a 303 to this location instead of JSON (HTML forms). */
   redirectTo?: string;
   /**
-   * Answer a refused request (400, 401, 409, 413, 429) with a 303 to this location, its
+   * Answer a refused request (400, 401, 409, 413, 429, 503) with a 303 to this location, its
    * `error` query parameter set to the error code, instead of JSON (HTML forms).
    */
   failureRedirectTo?: string;
@@ -94,6 +109,8 @@ export interface ResolvedHandlerOptions {
 /** Middleware options after validation: what every request of one middleware shares. */
 export interface ResolvedMiddlewareOptions {
   readonly manager: SessionManager;
+  /** The `origin` option, else null: the request's own origin. */
+  readonly origin: string | null;
   readonly cookie: SessionCookie;
   readonly csrf: boolean;
   readonly trustedOrigins: ReadonlySet<string>;
@@ -114,7 +131,9 @@ export function getDefaultManager(): SessionManager {
 
 /** Checks the middleware options once, at creation, so that bad configuration never waits for a request. */
 export function resolveMiddlewareOptions(options: SessionMiddlewareOptions = {}): ResolvedMiddlewareOptions {
-  if (options.manager !== undefined && !(options.manager instanceof SessionManager)) {
+  // Not instanceof: the CommonJS and the ESM build each have their own SessionManager class, and
+  // an app may well create its manager with one and its middleware with the other.
+  if (options.manager !== undefined && !isSessionManager(options.manager)) {
     throw new InvalidOptionsError("manager must be a SessionManager");
   }
   const name = options.cookieName ?? "session";
@@ -136,25 +155,36 @@ export function resolveMiddlewareOptions(options: SessionMiddlewareOptions = {})
     throw new InvalidOptionsError("cookie.domain must be a domain name");
   }
   // RFC 6265bis §4.1.3: browsers drop prefixed cookies that break the prefix's rules, silently.
-  if (name.startsWith("__Secure-") && secure === false) throw new InvalidOptionsError("a __Secure- cookie needs Secure");
-  if (name.startsWith("__Host-") && (secure === false || path !== "/" || domain !== undefined)) {
+  const prefix = cookiePrefix(name);
+  if (prefix === "__Secure-" && secure === false) throw new InvalidOptionsError("a __Secure- cookie needs Secure");
+  if (prefix === "__Host-" && (secure === false || path !== "/" || domain !== undefined)) {
     throw new InvalidOptionsError('a __Host- cookie needs Secure, path "/" and no domain');
+  }
+  const origin = options.origin ?? null;
+  if (origin !== null && !isOrigin(origin)) {
+    throw new InvalidOptionsError(`origin must be an origin such as "https://app.example.com", got ${JSON.stringify(origin)}`);
   }
   const trusted = options.trustedOrigins ?? [];
   if (!Array.isArray(trusted)) throw new InvalidOptionsError("trustedOrigins must be an array of origins");
-  for (const origin of trusted) {
-    if (typeof origin !== "string" || originOf(origin) !== origin) {
-      throw new InvalidOptionsError(`trustedOrigins entries must be origins such as "https://app.example.com", got ${JSON.stringify(origin)}`);
+  for (const entry of trusted) {
+    if (!isOrigin(entry)) {
+      throw new InvalidOptionsError(`trustedOrigins entries must be origins such as "https://app.example.com", got ${JSON.stringify(entry)}`);
     }
   }
   const csrf = options.csrf ?? true;
   if (typeof csrf !== "boolean") throw new InvalidOptionsError("csrf must be true or false");
   return Object.freeze({
     manager: options.manager ?? getDefaultManager(),
+    origin,
     cookie: new SessionCookie(name, Object.freeze({ secure, sameSite, path, domain })),
     csrf,
     trustedOrigins: new Set(trusted),
   });
+}
+
+// Exactly the serialized form browsers send in Origin: scheme, host, port only when not the default.
+function isOrigin(value: unknown): value is string {
+  return typeof value === "string" && value !== "null" && originOf(value) === value;
 }
 
 /** Checks handler options at creation. */

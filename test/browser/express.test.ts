@@ -1,5 +1,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { chromium, type Browser } from "playwright-core";
@@ -91,5 +94,42 @@ describeWithChromium("Express example in Chromium", () => {
     await page.goto(`${baseUrl}/`);
     expect(new URL(page.url()).pathname).toBe("/login");
     await context.close();
+  });
+
+  it("refuses a login form posted from another origin: the signed-out browser is not signed in (login CSRF)", async () => {
+    // The attacker's account, made by a client that sends no Origin (allowed: not a browser).
+    const attacker = `attacker_${Date.now()}`;
+    const made = await fetch(`${baseUrl}/api/register`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ username: attacker, password: "correct horse battery" }),
+    });
+    expect(made.status).toBe(201);
+    // The attacker's page: same host, another port. That is the same site, so SameSite=Lax
+    // would not stop the cookie; only the origin check can.
+    const evil: Server = createServer((_req, res) => {
+      res.setHeader("content-type", "text/html");
+      res.end(
+        `<form method="post" action="${baseUrl}/login"><input name="username" value="${attacker}"><input name="password" value="correct horse battery"></form>` +
+          "<script>document.forms[0].submit()</script>",
+      );
+    });
+    evil.listen(0, "localhost");
+    await once(evil, "listening");
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      const answer = page.waitForResponse((res) => res.url() === `${baseUrl}/login` && res.request().method() === "POST");
+      await page.goto(`http://localhost:${(evil.address() as AddressInfo).port}/`);
+      const res = await answer;
+      expect(res.status()).toBe(403);
+      expect(res.request().headers()["origin"]).toMatch(/^http:\/\/localhost:\d+$/);
+      expect((await context.cookies()).find((cookie) => cookie.name === "session")).toBeUndefined();
+      await page.goto(`${baseUrl}/`);
+      expect(new URL(page.url()).pathname).toBe("/login");
+    } finally {
+      await context.close();
+      evil.close();
+    }
   });
 });

@@ -2,8 +2,8 @@ import type { RequestListener } from "node:http";
 import { parseSetCookie, type SetCookie } from "cookie";
 import request from "supertest";
 import { sql } from "kysely";
-import { InvalidOptionsError, SessionManager, type SessionManagerOptions, type SessionMiddlewareOptions } from "session-manager";
-import { getDefaultManager } from "../../src/http/index.js";
+import { InvalidOptionsError, ServiceBusyError, SessionManager, type AuthEvent, type SessionManagerOptions, type SessionMiddlewareOptions } from "session-manager";
+import { getDefaultManager, MAX_COOKIE_VALUES } from "../../src/http/index.js";
 import { DATABASES, DatabaseFixture, FAST_PASSWORDS, TestClock, uniqueName, type DatabaseName } from "../setup/databases.js";
 
 /** What a harness builds the app from. */
@@ -389,6 +389,101 @@ function defineTests(harness: AdapterHarness, fixture: DatabaseFixture): void {
       expect(make({ cookieName: "__Host-session", cookie: { domain: "example.com" } })).toThrow(InvalidOptionsError);
       expect(make({ trustedOrigins: ["https://example.com", "http://localhost:8080"] })).not.toThrow();
     });
+
+    it("refuses at creation the prefixed cookie settings browsers would drop", () => {
+      const manager = setUp().manager;
+      const make = (options: AppSetup["options"]) => () => harness.createApp({ manager, options, trustProxy: false, frameworkBodyParser: false });
+      expect(make({ cookieName: "__Host-session", cookie: { path: "/app" } })).toThrow(InvalidOptionsError);
+      expect(make({ cookieName: "__host-session", cookie: { domain: "example.com" } })).toThrow(InvalidOptionsError);
+      expect(make({ cookieName: "__Host-session", cookie: { secure: false } })).toThrow(InvalidOptionsError);
+      expect(make({ cookieName: "__Secure-session", cookie: { secure: false } })).toThrow(InvalidOptionsError);
+      expect(make({ cookieName: "__Secure-session", cookie: { domain: "example.com", path: "/app" } })).not.toThrow();
+    });
+
+    it.each(["__Host-session", "__Secure-session"])("always marks a %s cookie Secure, also over plain HTTP", async (name) => {
+      const t = setUp({ options: { cookieName: name } });
+      const res = await post(t.app, "/register").send({ username: uniqueName(), password: PASSWORD }).expect(201);
+      const cookie = sessionCookie(res, name);
+      expect(cookie).toMatchObject({ secure: true, httpOnly: true, path: "/", sameSite: "lax" });
+      expect(cookie.domain).toBeUndefined();
+      const cleared = await get(t.app, "/whoami").set("Cookie", `${name}=garbage`).expect(200);
+      expect(sessionCookie(cleared, name)).toMatchObject({ value: "", secure: true });
+      const out = await post(t.app, "/logout").set("Cookie", `${name}=${cookie.value}`).expect(204);
+      expect(sessionCookie(out, name)).toMatchObject({ value: "", secure: true, path: "/" });
+    });
+  });
+
+  describe("several cookies of the session's name", () => {
+    it.each([
+      ["garbage", "garbage"],
+      ["a well-formed unknown token", "A".repeat(32)],
+    ])("uses the valid one after %s, in either order, and keeps its cookie", async (_, planted) => {
+      const t = setUp();
+      const { username, token } = await registered(t);
+      for (const header of [`session=${planted}; session=${token}`, `session=${token}; session=${planted}`, `theme=dark; session=${planted};session=${token}`]) {
+        const res = await get(t.app, "/me").set("Cookie", header).expect(200);
+        expect(res.body.username).toBe(username);
+        expect(res.headers["set-cookie"]).toBeUndefined();
+      }
+      expect(await t.manager.validateSession(token)).toMatchObject({ username });
+    });
+
+    it("renews the valid one and clears nothing", async () => {
+      const t = setUp();
+      const { token } = await registered(t);
+      t.clock.advanceDays(16);
+      const res = await get(t.app, "/me").set("Cookie", `session=garbage; session=${token}`).expect(200);
+      expect(sessionCookie(res)).toMatchObject({ value: token, maxAge: 30 * 86400 });
+    });
+
+    it("clears the cookie when no value is valid", async () => {
+      const t = setUp();
+      const res = await get(t.app, "/whoami").set("Cookie", `session=garbage; session=${"A".repeat(32)}`).expect(200);
+      expect(res.body).toEqual({ username: null });
+      expect(sessionCookie(res)).toMatchObject({ value: "", maxAge: 0 });
+    });
+
+    it(`tries at most ${MAX_COOKIE_VALUES} values`, async () => {
+      const t = setUp();
+      const { token } = await registered(t);
+      const planted = Array.from({ length: MAX_COOKIE_VALUES }, (_, i) => `session=${"A".repeat(31)}${i}`);
+      await get(t.app, "/me").set("Cookie", [...planted, `session=${token}`].join("; ")).expect(401);
+      await get(t.app, "/me").set("Cookie", [...planted.slice(1), `session=${token}`].join("; ")).expect(200);
+      expect(await t.manager.validateSession(token)).not.toBeNull();
+    });
+
+    it("logout revokes every value, and login revokes every value already present", async () => {
+      const t = setUp();
+      const first = await registered(t);
+      const second = await registered(t);
+      await post(t.app, "/logout").set("Cookie", `session=garbage; ${first.cookie}; ${second.cookie}`).expect(204);
+      expect(await t.manager.validateSession(first.token)).toBeNull();
+      expect(await t.manager.validateSession(second.token)).toBeNull();
+      const third = await registered(t);
+      const res = await post(t.app, "/login").set("Cookie", `session=garbage; ${third.cookie}`).send({ username: third.username, password: PASSWORD }).expect(200);
+      expect(sessionCookies(res).at(-1)?.value).not.toBe(third.token);
+      expect(await t.manager.validateSession(third.token)).toBeNull();
+    });
+  });
+
+  describe("hashing lane full", () => {
+    it("answers login and register 503 service_busy with Retry-After, or 303 for forms", async () => {
+      const t = setUp();
+      const { username } = await registered(t);
+      jest.spyOn(t.manager, "login").mockRejectedValue(new ServiceBusyError(7));
+      jest.spyOn(t.manager, "createUser").mockRejectedValue(new ServiceBusyError(3));
+      const login = await post(t.app, "/login").send({ username, password: PASSWORD }).expect(503);
+      expect(login.body).toEqual({ error: "service_busy" });
+      expect(login.headers["retry-after"]).toBe("7");
+      expect(login.headers["set-cookie"]).toBeUndefined();
+      const register = await post(t.app, "/register").send({ username: uniqueName(), password: PASSWORD }).expect(503);
+      expect(register.body).toEqual({ error: "service_busy" });
+      expect(register.headers["retry-after"]).toBe("3");
+      const form = await post(t.app, "/form/login").type("form").send({ username, password: PASSWORD }).expect(303);
+      expect(form.headers["location"]).toBe("/sign-in?error=service_busy");
+      const formRegister = await post(t.app, "/form/register").type("form").send({ username: uniqueName(), password: PASSWORD }).expect(303);
+      expect(formRegister.headers["location"]).toBe("/sign-in?error=service_busy");
+    });
   });
 
   describe("CSRF", () => {
@@ -428,6 +523,97 @@ function defineTests(harness: AdapterHarness, fixture: DatabaseFixture): void {
       const { app, cookie } = await signedIn();
       await post(app, "/action").set("Origin", "https://evil.example").expect(200);
       await get(app, "/whoami").set("Cookie", cookie).set("Origin", "https://evil.example").expect(200);
+    });
+
+    it.each([
+      ["a foreign Origin", { Origin: "https://evil.example" }],
+      ["Origin null", { Origin: "null" }],
+      ["a foreign Referer without Origin", { Referer: "https://evil.example/page" }],
+      ["Sec-Fetch-Site cross-site alone", { "Sec-Fetch-Site": "cross-site" }],
+    ])("refuses a sign-in without any cookie from %s (login CSRF)", async (_, headers) => {
+      const t = setUp();
+      const { username } = await registered(t);
+      const fresh = uniqueName();
+      for (const path of ["/login", "/form/login"]) {
+        const res = await post(t.app, path).set(headers).type("form").send({ username, password: PASSWORD }).expect(403);
+        expect(res.body).toEqual({ error: "forbidden" });
+        expect(res.headers["set-cookie"]).toBeUndefined();
+      }
+      for (const path of ["/register", "/form/register"]) {
+        const res = await post(t.app, path).set(headers).type("form").send({ username: fresh, password: PASSWORD }).expect(403);
+        expect(res.headers["set-cookie"]).toBeUndefined();
+      }
+      expect(await t.manager.getUser(fresh)).toBeNull();
+      // The same sign-ins from the app's own pages, or from a client sending none of the headers, work.
+      await post(t.app, "/form/login").set("Origin", SELF).set("Sec-Fetch-Site", "same-origin").type("form").send({ username, password: PASSWORD }).expect(303);
+      await post(t.app, "/login").send({ username, password: PASSWORD }).expect(200);
+      await post(t.app, "/register").set("Referer", `${SELF}/sign-up`).send({ username: fresh, password: PASSWORD }).expect(201);
+    });
+
+    it("refuses a cross-site login before reading the body or touching the database", async () => {
+      const t = setUp();
+      const login = jest.spyOn(t.manager, "login");
+      const revoke = jest.spyOn(t.manager, "revokeSession");
+      const createUser = jest.spyOn(t.manager, "createUser");
+      // A malformed body would be a 400 if it were read.
+      await post(t.app, "/login").set("Origin", "https://evil.example").type("json").send('{"username":').expect(403);
+      await post(t.app, "/register").set("Sec-Fetch-Site", "cross-site").type("json").send('{"username":').expect(403);
+      expect(login).not.toHaveBeenCalled();
+      expect(revoke).not.toHaveBeenCalled();
+      expect(createUser).not.toHaveBeenCalled();
+    });
+
+    it("reports a refusal as a csrf_rejected event, without the cookie", async () => {
+      const events: AuthEvent[] = [];
+      const t = setUp({ managerOptions: { onEvent: (event) => void events.push(event) } });
+      const { cookie, token } = await registered(t);
+      events.length = 0;
+      await post(t.app, "/action").set("Cookie", cookie).set("Origin", "https://evil.example").set("User-Agent", "evil\tagent").expect(403);
+      await post(t.app, "/login").set("Referer", "https://evil.example/page?x=1").send({}).expect(403);
+      await post(t.app, "/register").set("Sec-Fetch-Site", "cross-site").send({}).expect(403);
+      expect(events).toEqual([
+        { type: "csrf_rejected", at: new Date(START), origin: "https://evil.example", expectedOrigin: SELF, ip: expect.any(String), userAgent: "evilagent" },
+        { type: "csrf_rejected", at: new Date(START), origin: "https://evil.example", expectedOrigin: SELF, ip: expect.any(String) },
+        { type: "csrf_rejected", at: new Date(START), origin: "cross-site", expectedOrigin: SELF, ip: expect.any(String) },
+      ]);
+      expect(JSON.stringify(events)).not.toContain(token);
+    });
+
+    it("compares with the origin option behind a proxy the framework does not trust", async () => {
+      const PUBLIC = "https://app.example.com";
+      const events: AuthEvent[] = [];
+      const proxied = (test: request.Test): request.Test => test.set("X-Forwarded-Proto", "https").set("Origin", PUBLIC);
+      // Without the option the framework sees http://app.test, so the browser's https origin is foreign.
+      const plain = setUp({ managerOptions: { onEvent: (event) => void events.push(event) } });
+      const user = await registered(plain);
+      await proxied(post(plain.app, "/login")).send({ username: user.username, password: PASSWORD }).expect(403);
+      await proxied(post(plain.app, "/logout")).set("Cookie", user.cookie).expect(403);
+      expect(events.filter((event) => event.type === "csrf_rejected")).toEqual([
+        expect.objectContaining({ origin: PUBLIC, expectedOrigin: SELF }),
+        expect.objectContaining({ origin: PUBLIC, expectedOrigin: SELF }),
+      ]);
+      // With it, the whole flow works through the proxy, and the public origin's scheme makes the cookie Secure.
+      const t = setUp({ options: { origin: PUBLIC } });
+      const { username } = await registered(t);
+      const res = await proxied(post(t.app, "/login")).send({ username, password: PASSWORD }).expect(200);
+      const cookie = sessionCookie(res);
+      expect(cookie.secure).toBe(true);
+      await proxied(post(t.app, "/action")).set("Cookie", `session=${cookie.value}`).expect(200);
+      await proxied(post(t.app, "/register")).send({ username: uniqueName(), password: PASSWORD }).expect(201);
+      await post(t.app, "/action").set("Cookie", `session=${cookie.value}`).set("Origin", SELF).expect(403);
+      const out = await proxied(post(t.app, "/logout")).set("Cookie", `session=${cookie.value}`).expect(204);
+      expect(sessionCookie(out)).toMatchObject({ value: "", secure: true });
+      expect(await t.manager.validateSession(cookie.value)).toBeNull();
+    });
+
+    it("checks the origin option at creation", () => {
+      const manager = setUp().manager;
+      const make = (origin: string) => () => harness.createApp({ manager, options: { origin }, trustProxy: false, frameworkBodyParser: false });
+      for (const bad of ["app.example.com", "https://app.example.com/", "https://app.example.com:443", "null", "", "https://app.example.com/path"]) {
+        expect(make(bad)).toThrow(InvalidOptionsError);
+      }
+      expect(make("https://app.example.com")).not.toThrow();
+      expect(make("http://localhost:3000")).not.toThrow();
     });
 
     it("guards logout and login, and can be turned off", async () => {
