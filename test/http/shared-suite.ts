@@ -226,6 +226,18 @@ function defineTests(harness: AdapterHarness, fixture: DatabaseFixture): void {
       expect(res.headers["retry-after"]).toBe("30");
     });
 
+    it("answers at most maxFailures of 40 parallel wrong logins with 401 and the rest with 429, then refuses the right password", async () => {
+      // A queue long enough for the whole burst: the throttle, not the queue, must stop it.
+      const t = setUp({ managerOptions: { password: { ...FAST_PASSWORDS, queueLimit: 1000 } } });
+      const { username } = await registered(t);
+      const answers = await Promise.all(Array.from({ length: 40 }, (_, i) => post(t.app, "/login").send({ username, password: `wrong guess ${i}` })));
+      const statuses = answers.map((res) => res.status).sort();
+      expect(statuses.filter((status) => status === 401)).toHaveLength(10);
+      expect(statuses.filter((status) => status === 429)).toHaveLength(30);
+      for (const res of answers) if (res.status === 429) expect(Number(res.headers["retry-after"])).toBeGreaterThan(0);
+      await post(t.app, "/login").send({ username, password: PASSWORD }).expect(429);
+    });
+
     it("revokes the session cookie already on the request (no fixation)", async () => {
       const t = setUp();
       const { username, cookie, token } = await registered(t);
