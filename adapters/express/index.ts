@@ -103,7 +103,7 @@ export function requireUser(options: HandlerOptions = {}): RequestHandler {
 }
 
 /**
- * `POST` handler: logs in from a JSON or form body with `username` and `password`; 200 `{"user":…}` + cookie.
+ * `POST` handler: logs in from a JSON or form body with `username` and `password`; 200 `{"user":…}` + cookie; 401, 429 when throttled, 503 when hashing is saturated, 403 for a cross-site request.
  *
  * ### Examples
  *
@@ -123,7 +123,7 @@ export function loginHandler(options: HandlerOptions = {}): RequestHandler {
 }
 
 /**
- * `POST` handler: creates the user and logs in; 201 `{"user":…}` + cookie, 409 when the name is taken.
+ * `POST` handler: creates the user and logs in; 201 `{"user":…}` + cookie, 409 when the name is taken, 503 when hashing is saturated, 403 for a cross-site request.
  *
  * ### Examples
  *

@@ -99,7 +99,8 @@ export function requireUser(options: HandlerOptions = {}): MiddlewareHandler<Ses
 }
 
 /**
- * Logs in from a JSON or form body with `username` and `password`; 200 `{"user":…}` + cookie.
+ * Logs in from a JSON or form body with `username` and `password`; 200 `{"user":…}` + cookie; 401, 429
+ * when throttled, 503 when hashing is saturated, 403 for a cross-site request.
  *
  * ### Examples
  *
@@ -117,7 +118,8 @@ export function loginHandler(options: HandlerOptions = {}): MiddlewareHandler<Se
 }
 
 /**
- * Creates the user and logs in; 201 `{"user":…}` + cookie, 409 when the name is taken.
+ * Creates the user and logs in; 201 `{"user":…}` + cookie, 409 when the name is taken, 503 when hashing
+ * is saturated, 403 for a cross-site request.
  *
  * ### Examples
  *

@@ -110,7 +110,8 @@ export function requireUser(options: HandlerOptions = {}): Middleware<SessionSta
 }
 
 /**
- * Logs in from a JSON or form body with `username` and `password`; 200 `{"user":…}` + cookie.
+ * Logs in from a JSON or form body with `username` and `password`; 200 `{"user":…}` + cookie; 401, 429
+ * when throttled, 503 when hashing is saturated, 403 for a cross-site request.
  *
  * ### Examples
  *
@@ -131,7 +132,8 @@ export function loginHandler(options: HandlerOptions = {}): Middleware<SessionSt
 }
 
 /**
- * Creates the user and logs in; 201 `{"user":…}` + cookie, 409 when the name is taken.
+ * Creates the user and logs in; 201 `{"user":…}` + cookie, 409 when the name is taken, 503 when hashing
+ * is saturated, 403 for a cross-site request.
  *
  * ### Examples
  *
