@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { Client } from "pg";
 import { SessionManager, UnsupportedDatabaseError } from "session-manager";
-import { DATABASES, DatabaseFixture, FAST_PASSWORDS, uniqueName, type DatabaseName, type TestDatabase } from "../setup/databases";
+import { DATABASES, DatabaseFixture, FAST_PASSWORDS, describeWith, uniqueName, type DatabaseName, type TestDatabase } from "../setup/databases";
 import { ADAPTERS, LocalServer, SELF, createApp, jsonOf, sessionCookiesSet, type AdapterName } from "./apps";
 
 const ROOT = join(__dirname, "..", "..");
@@ -15,18 +15,6 @@ const PASSWORD = "correct horse battery";
 
 function row(name: DatabaseName): TestDatabase {
   return DATABASES.find((database) => database.name === name)!;
-}
-
-/** `describe`, or a visible skip when the row's server is not configured. */
-function describeWith(database: TestDatabase, title: string, suite: () => void): void {
-  if (database.skipReason !== null) {
-    process.stderr.write(`SKIPPED ${database.name}: ${title}: ${database.skipReason}\n`);
-    describe.skip(`${database.name}: ${title} (skipped: ${database.skipReason})`, () => {
-      it("is skipped", () => {});
-    });
-    return;
-  }
-  describe(`${database.name}: ${title}`, suite);
 }
 
 function sleep(ms: number): Promise<void> {

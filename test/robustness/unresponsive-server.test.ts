@@ -3,7 +3,7 @@ import { createServer, type AddressInfo, type Server, type Socket } from "node:n
 import express, { type ErrorRequestHandler } from "express";
 import { DatabaseTimeoutError, SessionManager, UnsupportedDatabaseError } from "session-manager";
 import { requireUser, sessionMiddleware } from "session-manager/express";
-import { DATABASES, DatabaseFixture, FAST_PASSWORDS, uniqueName, type TestDatabase } from "../setup/databases";
+import { DATABASES, DatabaseFixture, FAST_PASSWORDS, describeWith, uniqueName, type TestDatabase } from "../setup/databases";
 import { MIGRATION_QUERY_TIMEOUT_MS, effectiveQueryTimeout, withMigrationTimeouts } from "../../src/database/timeouts";
 import { LocalServer } from "./apps";
 
@@ -239,18 +239,7 @@ describe("query timeouts of migrate()", () => {
   });
 });
 
-/** A row lock held by another connection makes the library's write wait on a real server. */
-function describeWith(database: TestDatabase, title: string, suite: () => void): void {
-  if (database.skipReason !== null) {
-    process.stderr.write(`SKIPPED ${database.name}: ${title}: ${database.skipReason}\n`);
-    describe.skip(`${database.name}: ${title} (skipped: ${database.skipReason})`, () => {
-      it("is skipped", () => {});
-    });
-    return;
-  }
-  describe(`${database.name}: ${title}`, suite);
-}
-
+// A row lock held by another connection makes the library's write wait on a real server.
 for (const database of DATABASES.filter((row) => row.name === "postgres" || row.name === "mysql")) {
   describeWith(database, "a query waiting on a lock another connection holds", () => {
     const fixture = new DatabaseFixture(database);

@@ -67,6 +67,18 @@ export function runnableDatabases(): TestDatabase[] {
   return DATABASES.filter((database) => database.skipReason === null);
 }
 
+/** `describe`, or a visible skip when the row's server is not configured. */
+export function describeWith(database: TestDatabase, title: string, suite: () => void): void {
+  if (database.skipReason !== null) {
+    process.stderr.write(`SKIPPED ${database.name}: ${title}: ${database.skipReason}\n`);
+    describe.skip(`${database.name}: ${title} (skipped: ${database.skipReason})`, () => {
+      it("is skipped", () => {});
+    });
+    return;
+  }
+  describe(`${database.name}: ${title}`, suite);
+}
+
 /** A clock the tests move by hand instead of sleeping. */
 export class TestClock {
   #now: number;
