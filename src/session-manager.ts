@@ -21,7 +21,7 @@ import { clearThrottle, deleteStaleThrottles, findThrottle, incrementFailures, l
 import {
   deleteUserAndSessions,
   findUserById,
-  findUserByKey,
+  findUserByName,
   insertUser,
   isUniqueViolation,
   updatePasswordHash,
@@ -161,8 +161,8 @@ export class SessionManager {
 
   /**
    * Creates a user with an argon2id hash of the password. Throws `UsernameTakenError`,
-   * `InvalidUsernameError` (1 to 64 characters, no control characters) or `InvalidPasswordError`
-   * (8 to 1024 characters).
+   * `InvalidUsernameError` (1 to 64 characters, no invisible, control or format characters) or
+   * `InvalidPasswordError` (8 to 1024 characters).
    *
    * ### Examples
    *
@@ -200,7 +200,7 @@ export class SessionManager {
   }
 
   /**
-   * The user with this username (compared case-insensitively after NFKC), or null.
+   * The user with this username (compared after NFKC and case folding), or null.
    *
    * ### Examples
    *
@@ -216,7 +216,7 @@ export class SessionManager {
     const name = normalizeUsername(username);
     if (name === null) return null;
     await this.#ready();
-    return (await findUserByKey(this.#db, name.key))?.user ?? null;
+    return (await findUserByName(this.#db, name))?.user ?? null;
   }
 
   /**
@@ -616,7 +616,7 @@ export class SessionManager {
         throw new LoginThrottledError(retryAfterSeconds(state.lockedUntil, now));
       }
     }
-    const record = await findUserByKey(this.#db, name.key);
+    const record = await findUserByName(this.#db, name);
     const ok = record === null ? (await this.#passwords.verifyDummy(password), false) : await this.#passwords.verify(record.passwordHash, password);
     if (!ok || record === null) {
       await this.#recordFailure(name, meta);

@@ -344,7 +344,7 @@ for (const database of DATABASES.filter((row) => row.name === "sqlite-file" || r
         cli(["create-user", name], { input: "short\n" }),
         cli(["create-user", name]),
       ]);
-      expectOneLineError(badName!, 1, "username must be 1 to 64 characters without control characters");
+      expectOneLineError(badName!, 1, "username must be 1 to 64 characters without invisible, control or format characters");
       expectOneLineError(shortPassword!, 1, "password must be 8 to 1024 characters");
       expectOneLineError(noInput!, 1, "no password on standard input: pipe one line in, or run in a terminal to be asked");
       await expect(fixture.manager().getUser(name)).resolves.toBeNull();
