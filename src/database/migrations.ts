@@ -85,9 +85,10 @@ export function createMigrator(
 
 /**
  * Brings the schema up to date; returns the username re-key report when this call ran that
- * migration (null when it was already applied). Kysely's migrator takes a database lock, so processes starting
- * together take turns; on SQLite a writer that loses the race can see SQLITE_BUSY at once
- * (instead of waiting), so the whole idempotent step is tried again.
+ * migration (null when it was already applied). Kysely's migrator takes a database lock on
+ * PostgreSQL and MySQL, so processes starting together take turns; on SQLite it takes none, and a
+ * writer that loses the race can see SQLITE_BUSY at once (instead of waiting) or find a migration
+ * applied under it, so the whole idempotent step is tried again.
  */
 export async function migrateToLatest(db: Kysely<any>, kind: DialectKind, prefix: string): Promise<UsernameKeyReport | null> { // eslint-disable-line @typescript-eslint/no-explicit-any
   // The report of the username re-key when this call applied that migration, else null; an
@@ -108,9 +109,13 @@ function isRetryable(error: unknown): boolean {
   const message = String((error as { message?: unknown }).message ?? "");
   // SQLITE_BUSY / SQLITE_LOCKED, PostgreSQL unique_violation or duplicate_table while two
   // processes create the bookkeeping tables, MySQL deadlock / lock wait / duplicate key.
+  // On SQLite Kysely's migrator takes no lock across processes and runs each migration outside
+  // a transaction, so a process can run a migration that another is finishing; its bookkeeping
+  // row then collides on the primary key, and the retry finds the migration applied.
   return (
     code === "SQLITE_BUSY" ||
     code === "SQLITE_LOCKED" ||
+    code === "SQLITE_CONSTRAINT_PRIMARYKEY" ||
     code === "23505" ||
     code === "42P07" ||
     code === "ER_LOCK_DEADLOCK" ||

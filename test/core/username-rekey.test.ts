@@ -1,11 +1,13 @@
 import type { KyselyPlugin, PluginTransformQueryArgs, PluginTransformResultArgs, QueryId, QueryResult, RootOperationNode, UnknownRow } from "kysely";
 import { UsernameTakenError, type MigrationReport } from "session-manager";
 import { connect } from "../../src/database/connect";
-import { createMigrator } from "../../src/database/migrations";
+import { createMigrator, migrateToLatest } from "../../src/database/migrations";
 import { rekeyUsernames } from "../../src/database/username-keys";
 import { legacyUsernameKey } from "../../src/usernames";
 import { DatabaseFixture, describeEachDatabase } from "../setup/databases";
 import { FIRST_RELEASE, firstReleaseDatabase, insertFirstReleaseUsers } from "../setup/first-release";
+
+const USERNAME_MIGRATION = "2026_11_20_0001_username_case_folding";
 
 async function storedKeys(fixture: DatabaseFixture, prefix: string): Promise<Map<number, string>> {
   const rows = await connect(fixture.raw(), prefix).db.selectFrom("auth_users").select(["id", "username_key"]).execute();
@@ -158,9 +160,51 @@ describeEachDatabase(
         await other.db.destroy();
       }
     });
+
+    it("tries again when another process finishes the migration under it", async () => {
+      // On SQLite Kysely's migrator takes no lock across processes; elsewhere another process
+      // may still write its bookkeeping row beside the lock. Either way the retry must succeed.
+      const prefix = DatabaseFixture.prefix();
+      const { db, kind } = connect(fixture.raw(), prefix);
+      const { error } = await createMigrator(db, kind, prefix).migrateTo(FIRST_RELEASE);
+      if (error !== undefined) throw error;
+      const other = connect(fixture.url, prefix);
+      try {
+        const racing = db.withPlugin(new OnSelect("username_key", async () => {
+          await other.db.insertInto(`${prefix}auth_migrations` as never).values({ name: USERNAME_MIGRATION, timestamp: new Date().toISOString() } as never).execute();
+        }));
+        await expect(migrateToLatest(racing, kind, prefix)).resolves.toBeNull();
+      } finally {
+        await other.db.destroy();
+      }
+    });
   },
   { except: ["sqlite-memory"] },
 );
+
+/** Runs `action` once, when the result of the first SELECT naming `column` arrives. */
+class OnSelect implements KyselyPlugin {
+  #target: QueryId | null = null;
+  #done = false;
+
+  constructor(
+    readonly column: string,
+    readonly action: () => Promise<void>,
+  ) {}
+
+  transformQuery(args: PluginTransformQueryArgs): RootOperationNode {
+    if (this.#target === null && args.node.kind === "SelectQueryNode" && JSON.stringify(args.node).includes(`"${this.column}"`)) this.#target = args.queryId;
+    return args.node;
+  }
+
+  async transformResult(args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
+    if (args.queryId === this.#target && !this.#done) {
+      this.#done = true;
+      await this.action();
+    }
+    return args.result;
+  }
+}
 
 /** Runs `action` once, when the result of the nth SELECT arrives, before the caller sees it. */
 class AfterNthSelect implements KyselyPlugin {
