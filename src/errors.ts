@@ -52,9 +52,15 @@ export class SessionManagerError extends Error {
   }
 }
 
-/** The username is not a string, is empty after trimming, too long, or has control characters. */
+/**
+ * The username is not a string, is empty after trimming, is longer than 64 characters, or holds a
+ * character that is invisible or changes how text around it is shown: controls, format and
+ * bidirectional characters, default-ignorable code points (zero-width joiners, soft hyphen,
+ * variation selectors), blank letters (Hangul fillers, U+2800), whitespace other than the plain
+ * space, unassigned code points.
+ */
 export class InvalidUsernameError extends SessionManagerError {
-  constructor(message = "username must be 1 to 64 characters without control characters") {
+  constructor(message = "username must be 1 to 64 characters without invisible, control or format characters") {
     super("invalid_username", message);
   }
 }

@@ -1,4 +1,5 @@
-export { SessionManager, type ChangePasswordOptions } from "./session-manager.js";
+export { SessionManager, type ChangePasswordOptions, type MigrateOptions, type MigrationReport } from "./session-manager.js";
+export type { UsernameConflict, RefusedUsername } from "./database/username-keys.js";
 export {
   SessionManagerError,
   InvalidUsernameError,

@@ -4,6 +4,7 @@ import type { DialectKind } from "./database/dialect.js";
 import { migrateToLatest } from "./database/migrations.js";
 import { withMigrationTimeouts } from "./database/timeouts.js";
 import type { Database } from "./database/schema.js";
+import { rekeyUsernames, type RefusedUsername, type UsernameConflict, type UsernameKeyReport } from "./database/username-keys.js";
 import {
   deleteExpiredBatch,
   deleteSession,
@@ -22,7 +23,7 @@ import { clearThrottle, deleteStaleThrottles, reserveAttempt, type LockoutSchedu
 import {
   deleteUserAndSessions,
   findUserById,
-  findUserByKey,
+  findUserByName,
   insertUser,
   isUniqueViolation,
   updatePasswordHash,
@@ -77,6 +78,40 @@ export interface ChangePasswordOptions {
   keepToken?: string;
 }
 
+/** Options of `migrate`. */
+export interface MigrateOptions {
+  /**
+   * Also check every stored username against the current rules, as the migration that introduced
+   * them did: re-key rows whose key the rules now compute differently (rows a process of an older
+   * release inserted meanwhile, say) and report the rest. Reads the whole users table in batches,
+   * so it belongs in deploy scripts and the CLI's `migrate`, not in every start-up.
+   */
+  checkUsernames?: boolean;
+}
+
+/**
+ * What `migrate()` found that needs a person. Usernames are compared under full case folding and
+ * refuse invisible characters since the migration `2026_11_20_0001_username_case_folding`; it
+ * re-keys the stored names, but never merges or deletes users.
+ */
+export interface MigrationReport {
+  /** How many stored usernames got the key of the current rules. */
+  rekeyedUsernames: number;
+  /**
+   * Users that are one name under the current rules (`Straße` and `STRASSE`). They keep their
+   * old keys, and each still signs in with the name it used before. Delete all but one, or change
+   * their `username` column in the database and run `migrate({ checkUsernames: true })` (the
+   * CLI's `migrate`), which gives the renamed rows their new keys.
+   */
+  usernameConflicts: UsernameConflict[];
+  /**
+   * Users whose stored name the current rules refuse (an invisible or bidirectional character).
+   * Their rows and sessions are kept, but they can no longer sign in by name; a new name set in
+   * the database gets its key the same way.
+   */
+  invalidUsernames: RefusedUsername[];
+}
+
 /**
  * User accounts, password login and server-side sessions over one SQL database.
  *
@@ -102,8 +137,9 @@ export class SessionManager {
   readonly #passwords: PasswordHasher;
   readonly #sessions: SessionLookup;
   readonly #throttle: LockoutSchedule | null;
-  #migration: Promise<void> | null = null;
+  #migration: Promise<MigrationReport> | null = null;
   #migrated: boolean;
+  #migrationRekeyed = false;
   /** @internal */
   readonly [MANAGER_BRAND] = true;
 
@@ -140,6 +176,12 @@ export class SessionManager {
    * Creates or upgrades the library's tables. Idempotent, and safe when several processes call
    * it at once. With `autoMigrate` (the default) the first operation calls it for you.
    *
+   * Returns what this manager's migration found that needs a person (users that the current
+   * username rules make one name, names they refuse): every call returns the report of the one
+   * migration the manager runs, so with `autoMigrate` a call at start-up still gets it. Only the
+   * run that applies a migration reading the users table, or `{ checkUsernames: true }`, reads
+   * it; other start-ups do not. The report holds user ids and names, never a secret.
+   *
    * ### Examples
    *
    * ```ts
@@ -147,14 +189,20 @@ export class SessionManager {
    *
    * // At deploy time, with the app's managers built with autoMigrate: false:
    * const sm = new SessionManager({ database: "postgres://localhost/app", autoMigrate: false })
-   * await sm.migrate()
+   * const report = await sm.migrate({ checkUsernames: true })
+   * for (const conflict of report.usernameConflicts) {
+   *   console.warn(`users ${conflict.userIds.join(", ")} are one name now; rename all but one`)
+   * }
    * ```
    */
-  async migrate(): Promise<void> {
+  async migrate(options: MigrateOptions = {}): Promise<MigrationReport> {
+    const starts = this.#migration === null;
     // The migration lock wait and a table rewrite may take minutes: its queries get longer than requests'.
     this.#migration ??= withMigrationTimeouts(() => migrateToLatest(this.#db, this.#kind, this.#options.tablePrefix)).then(
-      () => {
+      (rekey) => {
         this.#migrated = true;
+        this.#migrationRekeyed = rekey !== null;
+        return reportOf(rekey);
       },
       (error: unknown) => {
         // A failed attempt (database down at start-up) is tried again by the next call.
@@ -162,13 +210,18 @@ export class SessionManager {
         throw error;
       },
     );
-    return this.#migration;
+    const report = await this.#migration;
+    // A re-key migration that this call ran has just checked every row.
+    if (options.checkUsernames === true && !(starts && this.#migrationRekeyed)) {
+      return reportOf(await rekeyUsernames(this.#db, this.#kind));
+    }
+    return structuredClone(report);
   }
 
   /**
    * Creates a user with an argon2id hash of the password. Throws `UsernameTakenError`,
-   * `InvalidUsernameError` (1 to 64 characters, no control characters) or `InvalidPasswordError`
-   * (8 to 1024 characters).
+   * `InvalidUsernameError` (1 to 64 characters, no invisible, control or format characters) or
+   * `InvalidPasswordError` (8 to 1024 characters).
    *
    * ### Examples
    *
@@ -206,7 +259,7 @@ export class SessionManager {
   }
 
   /**
-   * The user with this username (compared case-insensitively after NFKC), or null.
+   * The user with this username (compared after NFKC and case folding), or null.
    *
    * ### Examples
    *
@@ -222,7 +275,7 @@ export class SessionManager {
     const name = normalizeUsername(username);
     if (name === null) return null;
     await this.#ready();
-    return (await findUserByKey(this.#db, name.key))?.user ?? null;
+    return (await findUserByName(this.#db, name))?.user ?? null;
   }
 
   /**
@@ -623,7 +676,7 @@ export class SessionManager {
     let record: UserRecord | null;
     try {
       await this.#reserveAttempt(name, meta);
-      record = await findUserByKey(this.#db, name.key);
+      record = await findUserByName(this.#db, name);
     } catch (error) {
       ticket.release();
       throw error;
@@ -704,6 +757,10 @@ export class SessionManager {
   #emit(type: AuthEventType, fields: Omit<AuthEvent, "type" | "at">): void {
     emitEvent(this.#options.onEvent, { type, at: new Date(this.#now()), ...fields });
   }
+}
+
+function reportOf(rekey: UsernameKeyReport | null): MigrationReport {
+  return { rekeyedUsernames: rekey?.rekeyed ?? 0, usernameConflicts: rekey?.conflicts ?? [], invalidUsernames: rekey?.refused ?? [] };
 }
 
 function checkOf(record: SessionRecord, renewed: boolean): SessionCheck {

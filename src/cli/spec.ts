@@ -24,7 +24,9 @@ export const COMMANDS: Readonly<Record<CommandName, CommandSpec>> = {
     summary: "create or upgrade the tables",
     description:
       "Creates the tables the library uses, or upgrades them to this version. Safe to run again,\n" +
-      "and safe while applications using the same database start up.",
+      "and safe while applications using the same database start up. Also checks every stored\n" +
+      "username against the current rules, and warns on stderr about users that are now one name\n" +
+      "or whose name is now refused (neither is changed).",
     options: {},
     optionHelp: [],
     examples: [`${BIN} migrate --database postgres://app@db.internal/app`],

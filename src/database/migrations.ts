@@ -1,12 +1,14 @@
 import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from "kysely";
 import type { DialectKind } from "./dialect.js";
-import { MIGRATION_LOCK_TABLE, MIGRATION_TABLE } from "./schema.js";
+import { MIGRATION_LOCK_TABLE, MIGRATION_TABLE, type Database } from "./schema.js";
+import { rekeyUsernames, type UsernameKeyReport } from "./username-keys.js";
 
 /**
  * The schema, one migration per version. Index names carry the prefix because PostgreSQL keeps
- * index names per schema, not per table.
+ * index names per schema, not per table. A migration that reports something hands it to
+ * `onReport`.
  */
-function migrations(kind: DialectKind, prefix: string): Record<string, Migration> {
+function migrations(kind: DialectKind, prefix: string, onReport: (report: UsernameKeyReport) => void): Record<string, Migration> {
   return {
     "2026_11_01_0001_initial": {
       async up(db: Kysely<any>): Promise<void> { // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -53,12 +55,26 @@ function migrations(kind: DialectKind, prefix: string): Record<string, Migration
         await db.schema.createIndex(`${prefix}auth_login_throttle_updated_at`).on("auth_login_throttle").column("updated_at").execute();
       },
     },
+    // Usernames are compared under full case folding and refuse invisible characters since this
+    // version. The rule lives in TypeScript, so the rows are re-keyed here rather than in SQL;
+    // rows that would merge with another user, or whose name is now refused, keep their keys and
+    // are reported by migrate(). Login throttle rows under an old key are left to expire.
+    "2026_11_20_0001_username_case_folding": {
+      async up(db: Kysely<any>): Promise<void> { // eslint-disable-line @typescript-eslint/no-explicit-any
+        onReport(await rekeyUsernames(db as Kysely<Database>, kind));
+      },
+    },
   };
 }
 
 /** A Kysely Migrator over the library's migrations, with its bookkeeping tables prefixed too. */
-export function createMigrator(db: Kysely<any>, kind: DialectKind, prefix: string): Migrator { // eslint-disable-line @typescript-eslint/no-explicit-any
-  const provider: MigrationProvider = { getMigrations: async () => migrations(kind, prefix) };
+export function createMigrator(
+  db: Kysely<any>, // eslint-disable-line @typescript-eslint/no-explicit-any
+  kind: DialectKind,
+  prefix: string,
+  onReport: (report: UsernameKeyReport) => void = () => {},
+): Migrator {
+  const provider: MigrationProvider = { getMigrations: async () => migrations(kind, prefix, onReport) };
   return new Migrator({
     db,
     provider,
@@ -68,15 +84,21 @@ export function createMigrator(db: Kysely<any>, kind: DialectKind, prefix: strin
 }
 
 /**
- * Brings the schema up to date. Kysely's migrator takes a database lock, so processes starting
- * together take turns; on SQLite a writer that loses the race can see SQLITE_BUSY at once
- * (instead of waiting), so the whole idempotent step is tried again.
+ * Brings the schema up to date; returns the username re-key report when this call ran that
+ * migration (null when it was already applied). Kysely's migrator takes a database lock on
+ * PostgreSQL and MySQL, so processes starting together take turns; on SQLite it takes none, and a
+ * writer that loses the race can see SQLITE_BUSY at once (instead of waiting) or find a migration
+ * applied under it, so the whole idempotent step is tried again.
  */
-export async function migrateToLatest(db: Kysely<any>, kind: DialectKind, prefix: string): Promise<void> { // eslint-disable-line @typescript-eslint/no-explicit-any
-  const migrator = createMigrator(db, kind, prefix);
+export async function migrateToLatest(db: Kysely<any>, kind: DialectKind, prefix: string): Promise<UsernameKeyReport | null> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  // The report of the username re-key when this call applied that migration, else null; an
+  // attempt that failed and was rolled back does not count.
+  let report: UsernameKeyReport | null = null;
+  const migrator = createMigrator(db, kind, prefix, (r) => (report = r));
   for (let attempt = 1; ; attempt++) {
+    report = null;
     const { error } = await migrator.migrateToLatest();
-    if (error === undefined) return;
+    if (error === undefined) return report;
     if (attempt >= 10 || !isRetryable(error)) throw error;
     await new Promise((resolve) => setTimeout(resolve, 20 * attempt + Math.random() * 50));
   }
@@ -87,9 +109,13 @@ function isRetryable(error: unknown): boolean {
   const message = String((error as { message?: unknown }).message ?? "");
   // SQLITE_BUSY / SQLITE_LOCKED, PostgreSQL unique_violation or duplicate_table while two
   // processes create the bookkeeping tables, MySQL deadlock / lock wait / duplicate key.
+  // On SQLite Kysely's migrator takes no lock across processes and runs each migration outside
+  // a transaction, so a process can run a migration that another is finishing; its bookkeeping
+  // row then collides on the primary key, and the retry finds the migration applied.
   return (
     code === "SQLITE_BUSY" ||
     code === "SQLITE_LOCKED" ||
+    code === "SQLITE_CONSTRAINT_PRIMARYKEY" ||
     code === "23505" ||
     code === "42P07" ||
     code === "ER_LOCK_DEADLOCK" ||

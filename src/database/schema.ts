@@ -14,7 +14,10 @@ export interface UsersTable {
   id: Generated<number>;
   /** Display form, as the user typed it after trimming and NFKC. */
   username: string;
-  /** Lower-cased display form; unique. */
+  /**
+   * Case-folded display form (`foldCase`); unique. Rows the re-key migration could not re-key
+   * (see `rekeyUsernames`) keep the first release's lower-cased form.
+   */
   username_key: string;
   password_hash: string;
   created_at: number | string;

@@ -1,5 +1,6 @@
 import type { Kysely } from "kysely";
 import type { User } from "../types.js";
+import type { NormalizedUsername } from "../usernames.js";
 import type { DialectKind } from "./dialect.js";
 import type { Database } from "./schema.js";
 
@@ -34,6 +35,24 @@ export async function findUserByKey(db: Kysely<Database>, usernameKey: string): 
     .select(["id", "username", "password_hash", "created_at"])
     .where("username_key", "=", usernameKey)
     .executeTakeFirst();
+  return row === undefined ? null : { user: toUser(row), passwordHash: row.password_hash };
+}
+
+/**
+ * The user a username names. Normally the row with its key; when the first release's key differs
+ * (names with `ß`, a final sigma, ...), a row still stored under that older key wins, as it did
+ * before: such rows are the ones the re-key migration left alone because re-keying them would
+ * have merged two users (or that a process of the older release inserted since). No row the
+ * current rule writes can hold such a key, since every current key is a fixed point of the fold.
+ */
+export async function findUserByName(db: Kysely<Database>, name: NormalizedUsername): Promise<UserRecord | null> {
+  if (name.legacyKey === name.key) return findUserByKey(db, name.key);
+  const rows = await db
+    .selectFrom("auth_users")
+    .select(["id", "username", "username_key", "password_hash", "created_at"])
+    .where("username_key", "in", [name.key, name.legacyKey])
+    .execute();
+  const row = rows.find((r) => r.username_key === name.legacyKey) ?? rows[0];
   return row === undefined ? null : { user: toUser(row), passwordHash: row.password_hash };
 }
 

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { SessionManager } from "session-manager";
 import { DATABASES, DatabaseFixture, uniqueName } from "../setup/databases";
+import { firstReleaseDatabase } from "../setup/first-release";
 
 /**
  * Runs the built `bin/session-manager.js` as a child process, the way users run it, against every
@@ -347,6 +348,22 @@ for (const database of DATABASES.filter((row) => row.name === "sqlite-file" || r
       await expect(manager.getUser("nobody")).resolves.toBeNull();
     });
 
+    it("migrate re-keys a first-release database and warns, every time, about users it cannot re-key", async () => {
+      const prefix = DatabaseFixture.prefix();
+      const ids = await firstReleaseDatabase(fixture, prefix, ["Straße", "STRASSE", "Maß", "ad\u200Bmin\u202E\u001b[31m"]);
+      const conflict = `warning: users ${ids.get("Straße")} "Straße" and ${ids.get("STRASSE")} "STRASSE" are one name under the current rules; each keeps its old key and still signs in as before: delete or rename all but one\n`;
+      const refused = `warning: user ${ids.get("ad\u200Bmin\u202E\u001b[31m")} "ad\\u{200B}min\\u{202E}\\u001b[31m" has a name the current rules refuse (invisible, control or format characters); it can no longer sign in by name\n`;
+      const first = await cli(["migrate", "--table-prefix", prefix]);
+      expect(first).toEqual({
+        code: 0,
+        stdout: expect.stringMatching(/^schema is up to date in .*\n1 username re-keyed for the current comparison rules\n$/),
+        stderr: conflict + refused,
+      });
+      const again = await cli(["migrate", "--table-prefix", prefix]);
+      expect(again).toEqual({ code: 0, stdout: expect.not.stringContaining("re-keyed"), stderr: conflict + refused });
+      expect((await fixture.manager({ tablePrefix: prefix }).getUser("MASS"))?.id).toBe(ids.get("Maß"));
+    });
+
     it("create-user takes the first line of stdin as the password and prints the user", async () => {
       const name = uniqueName("Alice");
       const result = await cli(["create-user", name], { input: `${PASSWORD}\r\nsecond line\n` });
@@ -375,7 +392,7 @@ for (const database of DATABASES.filter((row) => row.name === "sqlite-file" || r
         cli(["create-user", name], { input: "short\n" }),
         cli(["create-user", name]),
       ]);
-      expectOneLineError(badName!, 1, "username must be 1 to 64 characters without control characters");
+      expectOneLineError(badName!, 1, "username must be 1 to 64 characters without invisible, control or format characters");
       expectOneLineError(shortPassword!, 1, "password must be 8 to 1024 characters");
       expectOneLineError(noInput!, 1, "no password on standard input: pipe one line in, or run in a terminal to be asked");
       await expect(fixture.manager().getUser(name)).resolves.toBeNull();

@@ -1,9 +1,10 @@
 import fc from "fast-check";
 
-/** Characters that have broken string handling somewhere: controls, separators, bidi, expanding NFKC, case oddities. */
+/** Characters that have broken string handling somewhere: controls, separators, bidi, expanding NFKC, case oddities, invisibles. */
 const TRICKY = [
   "\u0000", "\t", "\n", "\r", "\u007f", "\u0085", "\u00a0", "\u2028", "\u2029", "\u202e", "\ufeff", "\ufffd",
   "\ud800", "\udfff", "\ud83e\udd8a", "ﬃ", "\ufdfa", "İ", "ß", "ǅ", "Ａ", "ｱ", "ﾞ", "\u0301", "%", "_", "'", "\"", "\\", ";", "=", ",", " ",
+  "\u200b", "\u00ad", "\u3164", "\u{e0041}", "ẞ", "ς", "Σ", "ı",
 ];
 
 /** Any UTF-16 code unit, lone surrogates included: what a JSON body or a buggy caller can produce. */
