@@ -40,6 +40,17 @@ export function isArgon2Hash(value: unknown): value is string {
   return typeof value === "string" && value.length <= 512 && PHC.test(value);
 }
 
+/**
+ * Resolves once `performance.now()` reaches `deadline`. A timer alone may fire a millisecond
+ * early (it counts whole milliseconds from the loop's cached time), which would leave a
+ * measurable difference between padded and unpadded checks.
+ */
+async function waitUntil(deadline: number): Promise<void> {
+  for (let left = deadline - performance.now(); left > 0; left = deadline - performance.now()) {
+    await new Promise((resolve) => setTimeout(resolve, Math.ceil(left)));
+  }
+}
+
 /** The parameter set of a PHC string (`argon2id/19/19456/2/1`), or null when it is not one. */
 function parametersOf(passwordHash: string): string | null {
   const match = PHC.exec(passwordHash);
@@ -94,9 +105,10 @@ export class PasswordHasher {
       throw error;
     }
     const kind = parametersOf(stored) ?? this.#current;
+    let started = 0;
     let ranMs = 0;
     const ok = await ticket.run(async () => {
-      const started = performance.now();
+      started = performance.now();
       try {
         return await verify(stored, password);
       } catch {
@@ -107,8 +119,7 @@ export class PasswordHasher {
     });
     this.#times.record(kind, ranMs, performance.now());
     // The wait happens outside the lane: padding costs no hashing slot and no CPU.
-    const padMs = this.#times.target() - ranMs;
-    if (padMs >= 1) await new Promise((resolve) => setTimeout(resolve, padMs));
+    await waitUntil(started + this.#times.target());
     return passwordHash !== null && ok;
   }
 
