@@ -5,7 +5,7 @@ import { InvalidPasswordError } from "./errors.js";
 import { Lane, type LaneTicket } from "./lane.js";
 import type { ResolvedPasswordOptions } from "./options.js";
 import { VerifyTimes } from "./password-timing.js";
-import { codePointLength } from "./usernames.js";
+import { codePointLength } from "./text.js";
 
 const MIN_LENGTH = 8;
 const MAX_LENGTH = 1024;

@@ -1,74 +1,27 @@
 import type { Kysely } from "kysely";
+import type { ManagerContext } from "./context.js";
 import { connect } from "./database/connect.js";
 import type { DialectKind } from "./database/dialect.js";
 import { migrateToLatest } from "./database/migrations.js";
-import { withMigrationTimeouts } from "./database/timeouts.js";
 import type { Database } from "./database/schema.js";
+import { deleteExpiredBatch, deleteUserSessions, listUserSessions, sessionLookup } from "./database/sessions.js";
+import { clearThrottle, deleteStaleThrottles } from "./database/throttle.js";
+import { withMigrationTimeouts } from "./database/timeouts.js";
 import { rekeyUsernames, type RefusedUsername, type UsernameConflict, type UsernameKeyReport } from "./database/username-keys.js";
-import {
-  deleteExpiredBatch,
-  deleteSession,
-  deleteUserSessions,
-  insertSession,
-  listUserSessions,
-  sessionLookup,
-  sessionOf,
-  updateSessionTimes,
-  userOf,
-  type SessionLookup,
-  type SessionRecord,
-} from "./database/sessions.js";
-import { NOT_NOW } from "./database/row-reader.js";
-import { clearThrottle, deleteStaleThrottles, reserveAttempt, type LockoutSchedule } from "./database/throttle.js";
-import {
-  deleteUserAndSessions,
-  findUserById,
-  findUserByName,
-  insertUser,
-  isUniqueViolation,
-  updatePasswordHash,
-  type UserRecord,
-} from "./database/users.js";
-import { InvalidOptionsError, InvalidPasswordError, LoginThrottledError, ServiceBusyError, UserNotFoundError, UsernameTakenError } from "./errors.js";
+import { deleteUserAndSessions, findUserById, findUserByName, insertUser, isUniqueViolation, updatePasswordHash } from "./database/users.js";
+import { InvalidOptionsError, InvalidPasswordError, UserNotFoundError, UsernameTakenError } from "./errors.js";
 import { emitEvent } from "./events.js";
+import { MANAGER_BRAND, emitAuthEvent, signIn, startSession, validateToken } from "./internal.js";
+import { lockoutSteps } from "./lockout.js";
+import { authenticate } from "./login.js";
 import { resolveOptions, type ResolvedOptions, type SessionManagerOptions } from "./options.js";
-import { PasswordHasher, isArgon2Hash, normalizePassword, requirePassword } from "./passwords.js";
-import { initialExpiry, isLive, refreshAt, type Refresh } from "./sessions.js";
-import { lockoutSteps, retryAfterSeconds } from "./throttle.js";
-import { digestsEqual, generateSessionId, generateToken, hashToken, isWellFormedToken } from "./tokens.js";
+import { PasswordHasher, isArgon2Hash, requirePassword } from "./passwords.js";
+import { endSession, startSession as beginSession, validateToken as validate, type StartedSession } from "./session-lifecycle.js";
+import { cleanSessionMeta, eventMeta } from "./session-meta.js";
+import { hashToken, isWellFormedToken } from "./tokens.js";
 import type { AuthEvent, AuthEventType, Session, SessionCheck, SessionMeta, User } from "./types.js";
 import { normalizeUsername, requireUsername, type NormalizedUsername } from "./usernames.js";
 
-/**
- * Key of the manager's synchronous validation, for the HTTP middleware. A registered symbol, so
- * that a manager from the package's other module format (CommonJS beside ESM) is still understood.
- *
- * @internal
- */
-export const checkSessionNow: unique symbol = Symbol.for("session-manager.checkSessionNow");
-
-/**
- * Key of the manager's event delivery, for the HTTP layer's own events (`csrf_rejected`).
- * Registered, like `checkSessionNow`, so that adapters of either module format reach it.
- *
- * @internal
- */
-export const emitAuthEvent: unique symbol = Symbol.for("session-manager.emitAuthEvent");
-
-// Marks a SessionManager of any build of this package (the CommonJS and the ESM one are two classes).
-const MANAGER_BRAND: unique symbol = Symbol.for("session-manager.SessionManager");
-
-/**
- * True for a `SessionManager` made by either module format of this package: `instanceof` is
- * false across the CommonJS and ESM builds, which are two classes.
- *
- * @internal
- */
-export function isSessionManager(value: unknown): value is SessionManager {
-  return typeof value === "object" && value !== null && (value as { [MANAGER_BRAND]?: unknown })[MANAGER_BRAND] === true;
-}
-
-// Throttle rows of usernames nobody has tried for a day are forgotten by deleteExpiredSessions.
 const THROTTLE_MEMORY_MS = 24 * 60 * 60 * 1000;
 const EXPIRED_BATCH_SIZE = 1000;
 
@@ -134,9 +87,8 @@ export class SessionManager {
   readonly #db: Kysely<Database>;
   readonly #kind: DialectKind;
   readonly #ownsDatabase: boolean;
-  readonly #passwords: PasswordHasher;
-  readonly #sessions: SessionLookup;
-  readonly #throttle: LockoutSchedule | null;
+  // What the workflow modules (login.ts, session-lifecycle.ts, …) get; the manager delegates to them.
+  readonly #context: ManagerContext;
   #migration: Promise<MigrationReport> | null = null;
   #migrated: boolean;
   #migrationRekeyed = false;
@@ -149,11 +101,24 @@ export class SessionManager {
     this.#db = connection.db;
     this.#kind = connection.kind;
     this.#ownsDatabase = connection.owned;
-    this.#passwords = new PasswordHasher(this.#options.password);
-    this.#sessions = sessionLookup(this.#db, connection.readOne, connection.readOneNow);
     this.#migrated = !this.#options.autoMigrate;
     const throttle = this.#options.throttle;
-    this.#throttle = throttle === null ? null : Object.freeze({ maxFailures: throttle.maxFailures, steps: Object.freeze(lockoutSteps(throttle)) });
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the context's getter reads the manager's private state
+    const manager = this;
+    this.#context = {
+      db: this.#db,
+      kind: this.#kind,
+      options: this.#options,
+      passwords: new PasswordHasher(this.#options.password),
+      throttle: throttle === null ? null : Object.freeze({ maxFailures: throttle.maxFailures, steps: Object.freeze(lockoutSteps(throttle)) }),
+      findSession: sessionLookup(this.#db, connection.readOne),
+      get migrated() {
+        return manager.#migrated;
+      },
+      ready: () => this.#ready(),
+      now: () => this.#now(),
+      emit: (type, fields) => this.#emit(type, fields),
+    };
   }
 
   /**
@@ -235,7 +200,7 @@ export class SessionManager {
    */
   async createUser(username: string, password: string): Promise<User> {
     const name = requireUsername(username);
-    const passwordHash = await this.#passwords.hash(requirePassword(password));
+    const passwordHash = await this.#context.passwords.hash(requirePassword(password));
     return this.#insertUser(name, passwordHash);
   }
 
@@ -312,7 +277,7 @@ export class SessionManager {
    * ```
    */
   async authenticateUser(username: string, password: string): Promise<User | null> {
-    return this.#authenticate(username, password, {});
+    return authenticate(this.#context, username, password, {});
   }
 
   /**
@@ -335,12 +300,12 @@ export class SessionManager {
     const password = requirePassword(newPassword);
     if (!isId(userId)) throw new UserNotFoundError();
     await this.#ready();
-    const passwordHash = await this.#passwords.hash(password);
+    const passwordHash = await this.#context.passwords.hash(password);
     if (!(await updatePasswordHash(this.#db, userId, passwordHash))) throw new UserNotFoundError();
     let keepId: string | undefined;
     if (isWellFormedToken(options.keepToken)) {
-      const kept = await this.#sessions.find(hashToken(options.keepToken));
-      if (kept !== null && kept.userId === userId) keepId = kept.id;
+      const kept = await this.#context.findSession(hashToken(options.keepToken));
+      if (kept !== undefined && Number(kept.user_id) === userId) keepId = kept.id;
     }
     await deleteUserSessions(this.#db, userId, this.#now(), keepId);
     this.#emit("password_changed", { userId });
@@ -385,7 +350,7 @@ export class SessionManager {
     if (!isId(userId)) throw new UserNotFoundError();
     await this.#ready();
     if ((await findUserById(this.#db, userId)) === null) throw new UserNotFoundError();
-    return this.#startSession(userId, meta);
+    return (await beginSession(this.#context, userId, meta)).token;
   }
 
   /**
@@ -423,50 +388,17 @@ export class SessionManager {
    * ```
    */
   async checkSession(token: string): Promise<SessionCheck | null> {
-    if (!isWellFormedToken(token)) return null;
-    if (!this.#migrated) await this.migrate();
-    const tokenHash = hashToken(token);
-    const record = await this.#sessions.find(tokenHash);
-    if (record === null) return null;
-    const now = this.#now();
-    const refresh = this.#refreshOf(record, tokenHash, now);
-    if (refresh === null) return null;
-    if (refresh.kind === "renew") {
-      await updateSessionTimes(this.#db, record.id, { expiresAt: refresh.expiresAt, lastSeenAt: now });
-      record.expiresAt = refresh.expiresAt;
-      record.lastSeenAt = now;
-    } else if (refresh.kind === "touch") {
-      await updateSessionTimes(this.#db, record.id, { lastSeenAt: now });
-      record.lastSeenAt = now;
-    }
-    return checkOf(record, refresh.kind === "renew");
+    return validate(this.#context, token);
   }
 
   /**
-   * `checkSession` answered synchronously, for the HTTP middleware: possible on an open SQLite
-   * connection nobody holds, for a session that needs no write. Otherwise `NOT_NOW`, and the
-   * caller awaits `checkSession`. Throws database errors.
+   * `checkSession` as the HTTP middleware uses it: synchronous when the database allows, so that
+   * the request goes on in the same tick; else a promise. Throws or rejects database errors.
    *
    * @internal
    */
-  [checkSessionNow](token: string): SessionCheck | null | typeof NOT_NOW {
-    if (!isWellFormedToken(token)) return null;
-    if (!this.#migrated) return NOT_NOW;
-    const tokenHash = hashToken(token);
-    const record = this.#sessions.findNow(tokenHash);
-    if (record === NOT_NOW) return NOT_NOW;
-    if (record === null) return null;
-    const refresh = this.#refreshOf(record, tokenHash, this.#now());
-    if (refresh === null) return null;
-    // A renewal or the hourly last-seen write goes through checkSession, which reads again.
-    return refresh.kind === "none" ? checkOf(record, false) : NOT_NOW;
-  }
-
-  /** What validating a looked-up session at `now` must write back; null when it does not validate. */
-  #refreshOf(record: SessionRecord, tokenHash: string, now: number): Refresh | null {
-    if (!digestsEqual(record.tokenHash, tokenHash)) return null;
-    if (!isLive(this.#options, record, now)) return null;
-    return refreshAt(this.#options, record, now);
+  [validateToken](token: string): SessionCheck | null | Promise<SessionCheck | null> {
+    return validate(this.#context, token);
   }
 
   /**
@@ -484,7 +416,7 @@ export class SessionManager {
    * ```
    */
   async revokeSession(token: string): Promise<boolean> {
-    return this.#endSession(token, "session_revoked");
+    return endSession(this.#context, token, "session_revoked");
   }
 
   /**
@@ -568,9 +500,28 @@ export class SessionManager {
    * ```
    */
   async login(username: string, password: string, meta: SessionMeta = {}): Promise<string | null> {
-    const user = await this.#authenticate(username, password, meta);
+    return (await this[signIn](username, password, meta))?.token ?? null;
+  }
+
+  /**
+   * `login`, answering the user and the new session beside its token, so that the HTTP handler
+   * sets the cookie without looking the session up again.
+   *
+   * @internal
+   */
+  async [signIn](username: string, password: string, meta: SessionMeta): Promise<(StartedSession & { user: User }) | null> {
+    const user = await authenticate(this.#context, username, password, meta);
     if (user === null) return null;
-    return this.#startSession(user.id, meta, user.username);
+    return { user, ...(await beginSession(this.#context, user.id, meta, user)) };
+  }
+
+  /**
+   * `createSession` for a user the caller has just created, answering the session beside its token.
+   *
+   * @internal
+   */
+  [startSession](user: User, meta: SessionMeta): Promise<StartedSession> {
+    return beginSession(this.#context, user.id, meta);
   }
 
   /**
@@ -587,7 +538,7 @@ export class SessionManager {
    * ```
    */
   async logout(token: string): Promise<boolean> {
-    return this.#endSession(token, "logout");
+    return endSession(this.#context, token, "logout");
   }
 
   /**
@@ -660,87 +611,9 @@ export class SessionManager {
       throw error;
     }
     // Failures counted on the name before anyone had it must not lock out its new owner.
-    if (this.#throttle !== null) await clearThrottle(this.#db, name.key);
+    if (this.#context.throttle !== null) await clearThrottle(this.#db, name.key);
     this.#emit("user_created", { userId: id, username: name.display });
     return { id, username: name.display, createdAt: new Date(createdAt) };
-  }
-
-  async #authenticate(usernameInput: string, passwordInput: string, meta: SessionMeta): Promise<User | null> {
-    const name = normalizeUsername(usernameInput);
-    const password = normalizePassword(passwordInput);
-    // Input that no account can match is refused before any hashing: nothing about users leaks.
-    if (name === null || password === null) return null;
-    await this.#ready();
-    // The hashing place is taken first, so that a full lane refuses before an attempt is counted.
-    const ticket = this.#passwords.admit();
-    let record: UserRecord | null;
-    try {
-      await this.#reserveAttempt(name, meta);
-      record = await findUserByName(this.#db, name);
-    } catch (error) {
-      ticket.release();
-      throw error;
-    }
-    if (!(await this.#passwords.check(ticket, record?.passwordHash ?? null, password)) || record === null) {
-      this.#emit("login_failed", { username: name.display, ...eventMeta(cleanSessionMeta(meta)) });
-      return null;
-    }
-    if (this.#throttle !== null) await clearThrottle(this.#db, name.key);
-    if (this.#passwords.needsRehash(record.passwordHash)) await this.#rehash(record.user.id, password);
-    return record.user;
-  }
-
-  /**
-   * Counts the attempt against the username before its password is checked, atomically in the
-   * database; throws `LoginThrottledError` while the username is locked out.
-   */
-  async #reserveAttempt(name: NormalizedUsername, meta: SessionMeta): Promise<void> {
-    if (this.#throttle === null) return;
-    const now = this.#now();
-    const reservation = await reserveAttempt(this.#db, this.#kind, name.key, now, this.#throttle);
-    if (reservation.reserved) return;
-    this.#emit("login_throttled", { username: name.display, ...eventMeta(cleanSessionMeta(meta)) });
-    throw new LoginThrottledError(retryAfterSeconds(reservation.lockedUntil, now));
-  }
-
-  /** Replaces a hash of other parameters; skipped, for the next login, when the lane is full. */
-  async #rehash(userId: number, password: string): Promise<void> {
-    let passwordHash: string;
-    try {
-      passwordHash = await this.#passwords.hash(password);
-    } catch (error) {
-      if (error instanceof ServiceBusyError) return;
-      throw error;
-    }
-    await updatePasswordHash(this.#db, userId, passwordHash);
-  }
-
-  async #startSession(userId: number, meta: SessionMeta, username?: string): Promise<string> {
-    const token = generateToken();
-    const createdAt = this.#now();
-    const id = generateSessionId();
-    const { ip, userAgent } = cleanSessionMeta(meta);
-    await insertSession(this.#db, {
-      id,
-      tokenHash: hashToken(token),
-      userId,
-      createdAt,
-      expiresAt: initialExpiry(this.#options, createdAt),
-      ip,
-      userAgent,
-    });
-    if (username !== undefined) this.#emit("login", { userId, username, sessionId: id, ...eventMeta({ ip, userAgent }) });
-    return token;
-  }
-
-  async #endSession(token: string, type: "logout" | "session_revoked"): Promise<boolean> {
-    if (!isWellFormedToken(token)) return false;
-    await this.#ready();
-    const record = await this.#sessions.find(hashToken(token));
-    if (record === null) return false;
-    const live = await deleteSession(this.#db, record.id, this.#now());
-    if (live) this.#emit(type, { userId: record.userId, sessionId: record.id });
-    return live;
   }
 
   /**
@@ -763,35 +636,6 @@ function reportOf(rekey: UsernameKeyReport | null): MigrationReport {
   return { rekeyedUsernames: rekey?.rekeyed ?? 0, usernameConflicts: rekey?.conflicts ?? [], invalidUsernames: rekey?.refused ?? [] };
 }
 
-function checkOf(record: SessionRecord, renewed: boolean): SessionCheck {
-  const session = sessionOf(record);
-  session.renewed = renewed;
-  return { user: userOf(record), session };
-}
-
 function isId(value: unknown): value is number {
   return typeof value === "number" && Number.isSafeInteger(value) && value > 0;
-}
-
-/**
- * Request metadata as stored: strings only, bounded, without C0 and C1 control characters
- * (PostgreSQL refuses NUL; the rest rewrite terminals and logs where `list-sessions` prints them)
- * or bidirectional controls (which reorder what an account page shows).
- */
-function cleanSessionMeta(meta: SessionMeta): { ip: string | null; userAgent: string | null } {
-  return { ip: cleanMeta(meta.ip, 255), userAgent: cleanMeta(meta.userAgent, 1024) };
-}
-
-function cleanMeta(value: unknown, max: number): string | null {
-  if (typeof value !== "string") return null;
-  const clean = value.slice(0, max * 2).replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, "").slice(0, max).toWellFormed();
-  return clean === "" ? null : clean;
-}
-
-/** Cleaned metadata as event fields, absent rather than null. */
-function eventMeta({ ip, userAgent }: { ip: string | null; userAgent: string | null }): Pick<AuthEvent, "ip" | "userAgent"> {
-  const result: Pick<AuthEvent, "ip" | "userAgent"> = {};
-  if (ip !== null) result.ip = ip;
-  if (userAgent !== null) result.userAgent = userAgent;
-  return result;
 }

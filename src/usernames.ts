@@ -1,4 +1,5 @@
 import { InvalidUsernameError } from "./errors.js";
+import { codePointLength } from "./text.js";
 import { foldCase, hasInvisibleOrControl } from "./unicode.js";
 
 /** A username in its two forms: the display form kept for users, the key compared for uniqueness. */
@@ -50,14 +51,4 @@ export function requireUsername(input: unknown): NormalizedUsername {
  */
 export function legacyUsernameKey(display: string): string {
   return display.toLowerCase().normalize("NFKC");
-}
-
-export function codePointLength(value: string): number {
-  let count = 0;
-  for (let i = 0; i < value.length; i++) {
-    const code = value.charCodeAt(i);
-    if (code >= 0xd800 && code <= 0xdbff && i + 1 < value.length) i++;
-    count++;
-  }
-  return count;
 }

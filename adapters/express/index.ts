@@ -60,7 +60,6 @@ function send(res: Response, result: HttpResult): void {
 export function sessionMiddleware(options: SessionMiddlewareOptions = {}): RequestHandler {
   const resolved = core.resolveMiddlewareOptions(options);
   return function session(req: Request, res: Response, next: NextFunction): void {
-    core.bindMiddleware(req, resolved);
     const state = core.authenticate(resolved, reader, req);
     if (state instanceof Promise) state.then((answered) => proceed(req, res, next, answered), next);
     else proceed(req, res, next, state);
@@ -160,7 +159,8 @@ export function logoutHandler(options: HandlerOptions = {}): RequestHandler {
 
 function handler(name: string, flow: typeof core.login, options: HandlerOptions): RequestHandler {
   const resolved = core.resolveHandlerOptions(options);
-  return function sessionHandler(req: Request, res: Response, next: NextFunction): void {
-    new Promise<HttpResult>((resolve) => resolve(flow(core.boundMiddleware(req, name), resolved, reader, req))).then((result) => send(res, result), next);
+  // Express 5 passes a rejected promise, or a throw inside it, to the app's error handling.
+  return async function sessionHandler(req: Request, res: Response): Promise<void> {
+    send(res, await flow(core.boundRequest(req, name), resolved, reader, req));
   };
 }

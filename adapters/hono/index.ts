@@ -65,7 +65,6 @@ function send(c: Context, result: HttpResult): Response {
 export function sessionMiddleware(options: SessionMiddlewareOptions = {}): MiddlewareHandler<SessionEnv> {
   const resolved = core.resolveMiddlewareOptions(options);
   return async function session(c, next) {
-    core.bindMiddleware(c, resolved);
     const answer = core.authenticate(resolved, reader, c);
     const state = answer instanceof Promise ? await answer : answer;
     if (state.setCookie !== null) c.header("Set-Cookie", state.setCookie, { append: true });
@@ -157,6 +156,6 @@ export function logoutHandler(options: HandlerOptions = {}): MiddlewareHandler<S
 function handler(name: string, flow: typeof core.login, options: HandlerOptions): MiddlewareHandler<SessionEnv> {
   const resolved = core.resolveHandlerOptions(options);
   return async function sessionHandler(c) {
-    return send(c, await flow(core.boundMiddleware(c, name), resolved, reader, c));
+    return send(c, await flow(core.boundRequest(c, name), resolved, reader, c));
   };
 }

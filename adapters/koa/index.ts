@@ -71,7 +71,6 @@ function send(ctx: Context, result: HttpResult): void {
 export function sessionMiddleware(options: SessionMiddlewareOptions = {}): Middleware<SessionState> {
   const resolved = core.resolveMiddlewareOptions(options);
   return async function session(ctx: ParameterizedContext<SessionState>, next: Next): Promise<void> {
-    core.bindMiddleware(ctx, resolved);
     const answer = core.authenticate(resolved, reader, ctx);
     const state = answer instanceof Promise ? await answer : answer;
     if (state.setCookie !== null) ctx.append("Set-Cookie", state.setCookie);
@@ -177,6 +176,6 @@ export function logoutHandler(options: HandlerOptions = {}): Middleware<SessionS
 function handler(name: string, flow: typeof core.login, options: HandlerOptions): Middleware<SessionState> {
   const resolved = core.resolveHandlerOptions(options);
   return async function sessionHandler(ctx: ParameterizedContext<SessionState>): Promise<void> {
-    send(ctx, await flow(core.boundMiddleware(ctx, name), resolved, reader, ctx));
+    send(ctx, await flow(core.boundRequest(ctx, name), resolved, reader, ctx));
   };
 }

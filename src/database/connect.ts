@@ -1,11 +1,11 @@
 import { Kysely, MysqlDialect, PostgresDialect, type Dialect } from "kysely";
 import { UnsupportedDatabaseError } from "../errors.js";
 import { dialectKindOf, type DialectKind } from "./dialect.js";
-import { NOT_NOW, neverNow, type RowReader, type RowReaderNow } from "./row-reader.js";
+import type { RowReader } from "./row-reader.js";
 import type { Database } from "./schema.js";
 import { openMysqlPool } from "./mysql-pool.js";
 import { openPostgresPool } from "./postgres-pool.js";
-import { FastLockSqliteDialect } from "./sqlite-driver.js";
+import { PreparedSqliteDialect } from "./sqlite-dialect.js";
 import { parseSqliteUrl } from "./sqlite-url.js";
 import { TablePrefixPlugin } from "./table-prefix-plugin.js";
 import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_QUERY_TIMEOUT_MS } from "./timeouts.js";
@@ -18,8 +18,6 @@ export interface Connection {
   owned: boolean;
   /** Runs a compiled query that reads at most one row: the validation lookup's way to the database. */
   readOne: RowReader;
-  /** The same read done synchronously when the connection allows it. */
-  readOneNow: RowReaderNow;
 }
 
 // Waits this long for another process's write lock on a shared SQLite file before failing;
@@ -36,22 +34,17 @@ export function connect(database: string | Kysely<any>, tablePrefix: string): Co
     // The caller's plugins (CamelCasePlugin, WithSchemaPlugin…) would rewrite our column names.
     const own = database.withoutPlugins() as Kysely<Database>;
     const db = plugins.length === 0 ? own : own.withPlugin(plugins[0]!);
-    return { db, kind: dialectKindOf(db), owned: false, readOne: throughKysely(db), readOneNow: neverNow };
+    return { db, kind: dialectKindOf(db), owned: false, readOne: throughKysely(db) };
   }
   const { dialect, kind } = dialectFromUrl(database);
   const db = new Kysely<Database>({ dialect, plugins });
   const viaKysely = throughKysely(db);
-  if (!(dialect instanceof FastLockSqliteDialect)) return { db, kind, owned: true, readOne: viaKysely, readOneNow: neverNow };
   // Our own SQLite connection runs the read with `get`, past Kysely's executor, whose promise chain
   // costs about as much as the indexed read itself; when the connection is busy or not open yet,
   // Kysely's way waits its turn or opens it. The table-prefix plugin rewrites queries only, so no
   // result transform is skipped.
-  const readOneNow: RowReaderNow = (query) => dialect.readOneNow(query);
-  const readOne: RowReader = async (query) => {
-    const row = readOneNow(query);
-    return row === NOT_NOW ? viaKysely(query) : row;
-  };
-  return { db, kind, owned: true, readOne, readOneNow };
+  const readOne = dialect instanceof PreparedSqliteDialect ? dialect.rowReader(viaKysely) : viaKysely;
+  return { db, kind, owned: true, readOne };
 }
 
 function throughKysely(db: Kysely<Database>): RowReader {
@@ -79,8 +72,8 @@ export function dialectFromUrl(url: string): { dialect: Dialect; kind: DialectKi
   }
 }
 
-function sqliteDialect(path: string, busyTimeout: number): FastLockSqliteDialect {
-  return new FastLockSqliteDialect(async () => {
+function sqliteDialect(path: string, busyTimeout: number): PreparedSqliteDialect {
+  return new PreparedSqliteDialect(async () => {
     const { default: BetterSqlite3 } = await import("better-sqlite3");
     const database = new BetterSqlite3(path, { timeout: busyTimeout });
     // WAL lets readers in other processes go on while one process writes.

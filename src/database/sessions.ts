@@ -1,28 +1,22 @@
 import type { CompiledQuery, Kysely } from "kysely";
 import type { Session, User } from "../types.js";
-import { NOT_NOW, type RowReader, type RowReaderNow } from "./row-reader.js";
-import type { Database } from "./schema.js";
+import type { RowReader } from "./row-reader.js";
+import type { Database, SessionsTable } from "./schema.js";
 
-/** A session row with its user, as one validation reads them in one round trip; times in ms. */
-export interface SessionRecord {
-  id: string;
-  tokenHash: string;
-  userId: number;
-  createdAt: number;
-  expiresAt: number;
-  lastSeenAt: number | null;
-  ip: string | null;
-  userAgent: string | null;
+/** A session's row as the queries select it; times are ms (PostgreSQL returns BIGINT as strings). */
+export type SessionRow = Omit<SessionsTable, "token_hash">;
+
+/** A session row with its user, as one validation reads them in one round trip. */
+export interface SessionLookupRow extends SessionsTable {
   username: string;
-  userCreatedAt: number;
+  user_created_at: number | string;
 }
 
-/** Finds the session with a token digest, and its user, whether or not it has expired. */
-export interface SessionLookup {
-  find(tokenHash: string): Promise<SessionRecord | null>;
-  /** `find` done synchronously when the connection allows it, else `NOT_NOW`; throws database errors. */
-  findNow(tokenHash: string): SessionRecord | null | typeof NOT_NOW;
-}
+/**
+ * Finds the session with a token digest, and its user, whether or not it has expired: at once on
+ * a connection that reads synchronously, else a promise (see `RowReader`).
+ */
+export type SessionLookup = (tokenHash: string) => SessionLookupRow | undefined | Promise<SessionLookupRow | undefined>;
 
 export async function insertSession(
   db: Kysely<Database>,
@@ -45,7 +39,6 @@ export async function insertSession(
 
 const SESSION_COLUMNS = [
   "auth_sessions.id",
-  "auth_sessions.token_hash",
   "auth_sessions.user_id",
   "auth_sessions.created_at",
   "auth_sessions.expires_at",
@@ -59,55 +52,32 @@ const SESSION_COLUMNS = [
  * Building and compiling a Kysely query costs more than running it, and validation runs on every
  * request; the SQL text also stays the same string, so SQLite's statement cache finds it at once.
  */
-export function sessionLookup(db: Kysely<Database>, readOne: RowReader, readOneNow: RowReaderNow): SessionLookup {
-  const query = db
+export function sessionLookup(db: Kysely<Database>, readOne: RowReader): SessionLookup {
+  const query: CompiledQuery<SessionLookupRow> = db
     .selectFrom("auth_sessions")
     .innerJoin("auth_users", "auth_users.id", "auth_sessions.user_id")
-    .select([...SESSION_COLUMNS, "auth_users.username", "auth_users.created_at as user_created_at"])
+    .select([...SESSION_COLUMNS, "auth_sessions.token_hash", "auth_users.username", "auth_users.created_at as user_created_at"])
     .where("auth_sessions.token_hash", "=", "")
     .compile();
-  type Row = typeof query extends CompiledQuery<infer R> ? R : never;
-  const withDigest = (tokenHash: string): typeof query => ({ query: query.query, queryId: query.queryId, sql: query.sql, parameters: [tokenHash] });
-  const toRecord = (row: Row | undefined): SessionRecord | null => {
-    if (row === undefined) return null;
-    return {
-      id: row.id,
-      tokenHash: row.token_hash,
-      userId: Number(row.user_id),
-      createdAt: Number(row.created_at),
-      expiresAt: Number(row.expires_at),
-      lastSeenAt: row.last_seen_at === null ? null : Number(row.last_seen_at),
-      ip: row.ip,
-      userAgent: row.user_agent,
-      username: row.username,
-      userCreatedAt: Number(row.user_created_at),
-    };
-  };
-  return {
-    find: async (tokenHash) => toRecord(await readOne(withDigest(tokenHash))),
-    findNow(tokenHash) {
-      const row = readOneNow(withDigest(tokenHash));
-      return row === NOT_NOW ? NOT_NOW : toRecord(row);
-    },
-  };
+  return (tokenHash) => readOne({ query: query.query, queryId: query.queryId, sql: query.sql, parameters: [tokenHash] });
 }
 
-/** The public view of a looked-up session. */
-export function sessionOf(record: SessionRecord): Session {
+/** The public view of a session row. */
+export function sessionOf(row: SessionRow): Session {
   return {
-    id: record.id,
-    userId: record.userId,
-    createdAt: new Date(record.createdAt),
-    expiresAt: new Date(record.expiresAt),
-    lastSeenAt: record.lastSeenAt === null ? null : new Date(record.lastSeenAt),
-    ip: record.ip,
-    userAgent: record.userAgent,
+    id: row.id,
+    userId: Number(row.user_id),
+    createdAt: new Date(Number(row.created_at)),
+    expiresAt: new Date(Number(row.expires_at)),
+    lastSeenAt: row.last_seen_at === null ? null : new Date(Number(row.last_seen_at)),
+    ip: row.ip,
+    userAgent: row.user_agent,
   };
 }
 
 /** The user of a looked-up session. */
-export function userOf(record: SessionRecord): User {
-  return { id: record.userId, username: record.username, createdAt: new Date(record.userCreatedAt) };
+export function userOf(row: SessionLookupRow): User {
+  return { id: Number(row.user_id), username: row.username, createdAt: new Date(Number(row.user_created_at)) };
 }
 
 export async function updateSessionTimes(
@@ -157,7 +127,7 @@ export async function listUserSessions(db: Kysely<Database>, userId: number, now
     .orderBy("created_at", "desc")
     .orderBy("id", "desc")
     .execute();
-  return rows.map(toSession);
+  return rows.map(sessionOf);
 }
 
 /** Deletes up to `limit` sessions that expired at or before `now`; returns how many. */
@@ -171,24 +141,4 @@ export async function deleteExpiredBatch(db: Kysely<Database>, now: number, limi
     .where("expires_at", "<=", now)
     .executeTakeFirst();
   return Number(result.numDeletedRows);
-}
-
-function toSession(row: {
-  id: string;
-  user_id: number;
-  created_at: number | string;
-  expires_at: number | string;
-  last_seen_at: number | string | null;
-  ip: string | null;
-  user_agent: string | null;
-}): Session {
-  return {
-    id: row.id,
-    userId: Number(row.user_id),
-    createdAt: new Date(Number(row.created_at)),
-    expiresAt: new Date(Number(row.expires_at)),
-    lastSeenAt: row.last_seen_at === null ? null : new Date(Number(row.last_seen_at)),
-    ip: row.ip,
-    userAgent: row.user_agent,
-  };
 }

@@ -1,4 +1,4 @@
-import { emitAuthEvent } from "../session-manager.js";
+import { emitAuthEvent } from "../internal.js";
 import type { ResolvedMiddlewareOptions } from "./middleware-options.js";
 import type { HttpResult, RequestReader } from "./request.js";
 

@@ -1,9 +1,10 @@
 import type { InvalidPasswordError, InvalidUsernameError, LoginThrottledError, ServiceBusyError, UsernameTakenError } from "../errors.js";
 import type { SessionMeta, User } from "../types.js";
-import { readCredentials, type Credentials, type CredentialsResult } from "./body.js";
-import { readSessionCookieValues } from "./cookie.js";
+import { signIn, startSession } from "../internal.js";
+import type { StartedSession } from "../session-lifecycle.js";
+import { readCredentials, type Credentials, type CredentialsResult } from "./credentials.js";
 import { FORBIDDEN, isRefusedByCsrf } from "./csrf.js";
-import { isHttps } from "./middleware.js";
+import { isHttps, type RequestSession } from "./middleware.js";
 import type { ResolvedHandlerOptions, ResolvedMiddlewareOptions } from "./middleware-options.js";
 import type { HttpResult, JsonBody, RequestReader } from "./request.js";
 
@@ -19,30 +20,32 @@ export function unauthorized(handler: ResolvedHandlerOptions): HttpResult {
 }
 
 /**
- * Logs in with the body's username and password. A session cookie already on the request is
+ * Logs in with the body's username and password. The session cookies already on the request are
  * revoked first, so that a session planted before login never becomes an authenticated one.
  */
-export async function login<R>(options: ResolvedMiddlewareOptions, handler: ResolvedHandlerOptions, reader: RequestReader<R>, req: R): Promise<HttpResult> {
+export async function login<R>(state: RequestSession, handler: ResolvedHandlerOptions, reader: RequestReader<R>, req: R): Promise<HttpResult> {
+  const { options } = state;
   // Before the body and the database: a cross-site sign-in costs nothing to refuse.
   if (isCrossSiteSignIn(options, reader, req)) return FORBIDDEN;
   const credentials = await readCredentials(reader, req);
   if (!isCredentials(credentials)) return refused(handler, credentials);
-  const previous = await revokePresentCookies(options, reader, req);
-  let token: string | null;
+  const previous = await revokePresentCookies(state);
+  let started: SignedIn | null;
   try {
-    token = await options.manager.login(credentials.username, credentials.password, meta(reader, req));
+    started = await options.manager[signIn](credentials.username, credentials.password, meta(reader, req));
   } catch (error) {
     if (hasCode(error, "login_throttled")) return failure(handler, 429, "too_many_attempts", clearing(options, reader, req, previous), retryAfter(error));
     if (hasCode(error, "service_busy")) return failure(handler, 503, "service_busy", clearing(options, reader, req, previous), retryAfter(error));
     throw error;
   }
   // One answer for an unknown user and a wrong password: the response tells nobody which usernames exist.
-  if (token === null) return failure(handler, 401, "invalid_credentials", clearing(options, reader, req, previous));
-  return started(options, handler, reader, req, token, 200);
+  if (started === null) return failure(handler, 401, "invalid_credentials", clearing(options, reader, req, previous));
+  return signedIn(options, handler, reader, req, started.user, started, 200);
 }
 
 /** Creates the user from the body's username and password and logs them in. */
-export async function register<R>(options: ResolvedMiddlewareOptions, handler: ResolvedHandlerOptions, reader: RequestReader<R>, req: R): Promise<HttpResult> {
+export async function register<R>(state: RequestSession, handler: ResolvedHandlerOptions, reader: RequestReader<R>, req: R): Promise<HttpResult> {
+  const { options } = state;
   if (isCrossSiteSignIn(options, reader, req)) return FORBIDDEN;
   const credentials = await readCredentials(reader, req);
   if (!isCredentials(credentials)) return refused(handler, credentials);
@@ -56,22 +59,24 @@ export async function register<R>(options: ResolvedMiddlewareOptions, handler: R
     if (hasCode(error, "service_busy")) return failure(handler, 503, "service_busy", [], retryAfter(error));
     throw error;
   }
-  await revokePresentCookies(options, reader, req);
-  const token = await options.manager.createSession(user.id, meta(reader, req));
-  return started(options, handler, reader, req, token, 201);
+  await revokePresentCookies(state);
+  return signedIn(options, handler, reader, req, user, await options.manager[startSession](user, meta(reader, req)), 201);
 }
 
 /**
  * Ends the request's session, if any, and clears the cookie: 204, or 303 to `redirectTo`. Every
  * value of the cookie is revoked: the user asked to be signed out, whichever one is theirs.
  */
-export async function logout<R>(options: ResolvedMiddlewareOptions, handler: ResolvedHandlerOptions, reader: RequestReader<R>, req: R): Promise<HttpResult> {
-  for (const token of presentTokens(options, reader, req)) await options.manager.logout(token);
+export async function logout<R>(state: RequestSession, handler: ResolvedHandlerOptions, reader: RequestReader<R>, req: R): Promise<HttpResult> {
+  const { options } = state;
+  for (const token of tokensOf(state)) await options.manager.logout(token);
   const headers: Array<[string, string]> = [["Set-Cookie", options.cookie.clear(isHttps(options, reader, req))]];
   if (handler.redirectTo === null) return { status: 204, headers, body: null };
   headers.push(["Location", handler.redirectTo]);
   return { status: 303, headers, body: null };
 }
+
+type SignedIn = StartedSession & { user: User };
 
 function isCredentials(result: CredentialsResult): result is Credentials {
   return typeof result === "object";
@@ -108,16 +113,16 @@ function retryAfter(error: LoginThrottledError | ServiceBusyError): Array<[strin
   return [["Retry-After", String(error.retryAfterSeconds)]];
 }
 
-/** Every value of the session cookie on the request (more than one when some were planted). */
-function presentTokens<R>(options: ResolvedMiddlewareOptions, reader: RequestReader<R>, req: R): readonly string[] {
-  const values = readSessionCookieValues(reader.header(req, "cookie"), options.cookie.name);
-  if (values === null) return [];
-  return typeof values === "string" ? [values] : values;
+/** Every value of the session cookie on the request (more than one when some were planted), as the middleware read them. */
+function tokensOf(state: RequestSession): readonly string[] {
+  const { tokens } = state;
+  if (tokens === null) return [];
+  return typeof tokens === "string" ? [tokens] : tokens;
 }
 
-async function revokePresentCookies<R>(options: ResolvedMiddlewareOptions, reader: RequestReader<R>, req: R): Promise<boolean> {
-  const tokens = presentTokens(options, reader, req);
-  for (const token of tokens) await options.manager.revokeSession(token);
+async function revokePresentCookies(state: RequestSession): Promise<boolean> {
+  const tokens = tokensOf(state);
+  for (const token of tokens) await state.options.manager.revokeSession(token);
   return tokens.length > 0;
 }
 
@@ -129,12 +134,10 @@ function meta<R>(reader: RequestReader<R>, req: R): SessionMeta {
   return { ip: reader.ip(req) ?? null, userAgent: reader.header(req, "user-agent") ?? null };
 }
 
-async function started<R>(options: ResolvedMiddlewareOptions, handler: ResolvedHandlerOptions, reader: RequestReader<R>, req: R, token: string, status: number): Promise<HttpResult> {
-  // The token alone does not say when it expires: ask the manager, which knows its own clock.
-  const check = await options.manager.checkSession(token);
-  if (check === null) throw new Error("the session just created is not live");
-  const { user, session } = check;
-  const cookie = options.cookie.set(token, session.expiresAt, session.lastSeenAt ?? session.createdAt, isHttps(options, reader, req));
+/** The answer to a sign-in: the session cookie, with the user as JSON or a 303 to `redirectTo`. */
+function signedIn<R>(options: ResolvedMiddlewareOptions, handler: ResolvedHandlerOptions, reader: RequestReader<R>, req: R, user: User, started: StartedSession, status: number): HttpResult {
+  const { token, session } = started;
+  const cookie = options.cookie.set(token, session.expiresAt, session.createdAt, isHttps(options, reader, req));
   if (handler.redirectTo !== null) return { status: 303, headers: [["Set-Cookie", cookie], ["Location", handler.redirectTo]], body: null };
   return { status, headers: [["Set-Cookie", cookie], ["Cache-Control", "no-store"]], body: { user: serializeUser(user) } };
 }

@@ -1,9 +1,9 @@
 /** The framework-neutral request logic the adapters translate; not a public entry point. */
-export { BODY_LIMIT_BYTES, readCredentials, readNodeBody, readWebBody, type Credentials, type CredentialsResult } from "./body.js";
+export { BODY_LIMIT_BYTES, readCredentials, type Credentials, type CredentialsResult } from "./credentials.js";
 export { cookiePrefix, MAX_COOKIE_VALUES, readSessionCookie, readSessionCookieValues, SessionCookie, type CookieAttributes } from "./cookie.js";
 export { FORBIDDEN, isRefusedByCsrf, isUnsafeMethod, originOf, refusedOrigin, type CsrfHeaders } from "./csrf.js";
 export { login, logout, register, serializeUser, unauthorized } from "./handlers.js";
-export { authenticate, bindMiddleware, boundMiddleware, isHttps, type RequestSession } from "./middleware.js";
+export { authenticate, boundRequest, isHttps, type RequestSession } from "./middleware.js";
 export {
   getDefaultManager,
   resolveHandlerOptions,
@@ -14,4 +14,5 @@ export {
   type SessionCookieOptions,
   type SessionMiddlewareOptions,
 } from "./middleware-options.js";
+export { readNodeBody, readWebBody } from "./read-body.js";
 export type { HttpResult, JsonBody, RequestReader } from "./request.js";

@@ -1,6 +1,8 @@
 import { InvalidOptionsError } from "../errors.js";
-import { isSessionManager, SessionManager } from "../session-manager.js";
+import { isSessionManager } from "../internal.js";
+import { SessionManager } from "../session-manager.js";
 import { cookiePrefix, SessionCookie } from "./cookie.js";
+import type { RequestSession } from "./middleware.js";
 import { originOf } from "./csrf.js";
 
 /**
@@ -114,6 +116,10 @@ export interface ResolvedMiddlewareOptions {
   readonly cookie: SessionCookie;
   readonly csrf: boolean;
   readonly trustedOrigins: ReadonlySet<string>;
+  /** The answer for every request without the session cookie: one object per middleware. */
+  readonly anonymous: RequestSession;
+  /** The answer for every request refused by the CSRF check. */
+  readonly refused: RequestSession;
 }
 
 // RFC 6265 §4.1.1: a cookie name is an RFC 7230 token.
@@ -173,13 +179,18 @@ export function resolveMiddlewareOptions(options: SessionMiddlewareOptions = {})
   }
   const csrf = options.csrf ?? true;
   if (typeof csrf !== "boolean") throw new InvalidOptionsError("csrf must be true or false");
-  return Object.freeze({
+  const resolved: Omit<ResolvedMiddlewareOptions, "anonymous" | "refused"> & { anonymous?: RequestSession; refused?: RequestSession } = {
     manager: options.manager ?? getDefaultManager(),
     origin,
     cookie: new SessionCookie(name, Object.freeze({ secure, sameSite, path, domain })),
     csrf,
     trustedOrigins: new Set(trusted),
-  });
+  };
+  // The two shared answers point back to these options, for the handlers: set once, then frozen.
+  const anonymous: RequestSession = Object.freeze({ options: resolved as ResolvedMiddlewareOptions, user: null, session: null, tokens: null, setCookie: null, forbidden: false });
+  resolved.anonymous = anonymous;
+  resolved.refused = Object.freeze({ ...anonymous, forbidden: true });
+  return Object.freeze(resolved as ResolvedMiddlewareOptions);
 }
 
 // Exactly the serialized form browsers send in Origin: scheme, host, port only when not the default.

@@ -1,45 +1,46 @@
 import { InvalidOptionsError } from "../errors.js";
-import { NOT_NOW } from "../database/row-reader.js";
-import { checkSessionNow } from "../session-manager.js";
+import { validateToken } from "../internal.js";
 import type { Session, SessionCheck, User } from "../types.js";
 import { readSessionCookieValues } from "./cookie.js";
 import { isRefusedByCsrf, isUnsafeMethod } from "./csrf.js";
 import type { ResolvedMiddlewareOptions } from "./middleware-options.js";
 import type { RequestReader } from "./request.js";
 
-/** What `sessionMiddleware` learned about one request. */
+/** What `sessionMiddleware` learned about one request, kept for the handlers that run after it. */
 export interface RequestSession {
+  /** The options of the middleware that handled the request. */
+  readonly options: ResolvedMiddlewareOptions;
   readonly user: User | null;
   readonly session: Session | null;
+  /** The value(s) of the session cookie on the request, as read (see `readSessionCookieValues`). */
+  readonly tokens: string | readonly string[] | null;
   /** A `Set-Cookie` value the response must carry (a renewed cookie, or one clearing a dead one), else null. */
   readonly setCookie: string | null;
   /** True when the CSRF check refused the request: answer `FORBIDDEN` and stop. */
   readonly forbidden: boolean;
 }
 
-const ANONYMOUS: RequestSession = Object.freeze({ user: null, session: null, setCookie: null, forbidden: false });
-const REFUSED: RequestSession = Object.freeze({ user: null, session: null, setCookie: null, forbidden: true });
-
 /**
  * Reads the session cookie, applies the CSRF check, validates the session and says which cookie
- * to send back. Answers synchronously when the manager can (see `checkSessionNow`), so that the
- * middleware hands on to the route in the same tick; else a promise. Database errors reject:
- * a broken database must never look like "signed out".
+ * to send back, remembering the answer for the handlers. Synchronous when the manager's
+ * validation is (see `validateToken` in session-lifecycle.ts), so that the middleware hands on to
+ * the route in the same tick; else a promise. Database errors reject: a broken database must
+ * never look like "signed out".
  */
-export function authenticate<R>(options: ResolvedMiddlewareOptions, reader: RequestReader<R>, req: R): RequestSession | Promise<RequestSession> {
+export function authenticate<R extends object>(options: ResolvedMiddlewareOptions, reader: RequestReader<R>, req: R): RequestSession | Promise<RequestSession> {
   const tokens = readSessionCookieValues(reader.header(req, "cookie"), options.cookie.name);
   // Without the cookie there is nothing to look up and nothing a forged request could ride on.
-  if (tokens === null) return ANONYMOUS;
-  if (options.csrf && isUnsafeMethod(reader.method(req)) && isRefusedByCsrf(options, reader, req)) return REFUSED;
+  if (tokens === null) return remember(req, options.anonymous);
+  if (options.csrf && isUnsafeMethod(reader.method(req)) && isRefusedByCsrf(options, reader, req)) return remember(req, options.refused);
   if (typeof tokens !== "string") return firstLiveSession(options, reader, req, tokens);
-  let check: SessionCheck | null | typeof NOT_NOW;
+  let check: SessionCheck | null | Promise<SessionCheck | null>;
   try {
-    check = options.manager[checkSessionNow](tokens);
+    check = options.manager[validateToken](tokens);
   } catch (error) {
     return Promise.reject(error);
   }
-  if (check !== NOT_NOW) return requestSession(options, reader, req, tokens, check);
-  return options.manager.checkSession(tokens).then((answer) => requestSession(options, reader, req, tokens, answer));
+  if (check instanceof Promise) return check.then((answer) => remember(req, requestSession(options, reader, req, tokens, tokens, answer)));
+  return remember(req, requestSession(options, reader, req, tokens, tokens, check));
 }
 
 /**
@@ -47,21 +48,21 @@ export function authenticate<R>(options: ResolvedMiddlewareOptions, reader: Requ
  * the first that validates is the session. The cookie is cleared only when none does, or a
  * planted value would sign the user out.
  */
-async function firstLiveSession<R>(options: ResolvedMiddlewareOptions, reader: RequestReader<R>, req: R, tokens: readonly string[]): Promise<RequestSession> {
+async function firstLiveSession<R extends object>(options: ResolvedMiddlewareOptions, reader: RequestReader<R>, req: R, tokens: readonly string[]): Promise<RequestSession> {
   for (const token of tokens) {
-    const check = await options.manager.checkSession(token);
-    if (check !== null) return requestSession(options, reader, req, token, check);
+    const check = await options.manager[validateToken](token);
+    if (check !== null) return remember(req, requestSession(options, reader, req, tokens, token, check));
   }
-  return requestSession(options, reader, req, tokens[0]!, null);
+  return remember(req, requestSession(options, reader, req, tokens, tokens[0]!, null));
 }
 
-function requestSession<R>(options: ResolvedMiddlewareOptions, reader: RequestReader<R>, req: R, token: string, check: SessionCheck | null): RequestSession {
-  if (check === null) return { user: null, session: null, setCookie: options.cookie.clear(isHttps(options, reader, req)), forbidden: false };
+function requestSession<R>(options: ResolvedMiddlewareOptions, reader: RequestReader<R>, req: R, tokens: string | readonly string[], token: string, check: SessionCheck | null): RequestSession {
+  if (check === null) return { options, user: null, session: null, tokens, setCookie: options.cookie.clear(isHttps(options, reader, req)), forbidden: false };
   const { user, session } = check;
-  if (session.renewed !== true) return { user, session, setCookie: null, forbidden: false };
+  if (session.renewed !== true) return { options, user, session, tokens, setCookie: null, forbidden: false };
   // A renewal has just written lastSeenAt with the manager's own clock: the cookie's reference time.
   const now = session.lastSeenAt ?? session.createdAt;
-  return { user, session, setCookie: options.cookie.set(token, session.expiresAt, now, isHttps(options, reader, req)), forbidden: false };
+  return { options, user, session, tokens, setCookie: options.cookie.set(token, session.expiresAt, now, isHttps(options, reader, req)), forbidden: false };
 }
 
 /**
@@ -73,18 +74,19 @@ export function isHttps<R>(options: ResolvedMiddlewareOptions, reader: RequestRe
   return options.origin === null ? reader.secure(req) : options.origin.startsWith("https:");
 }
 
-// Which middleware handled a request, for the handlers. A WeakMap rather than a property: adding
-// a property to a framework's request object costs a few microseconds (it has many already).
-const bound = new WeakMap<object, ResolvedMiddlewareOptions>();
+// What the middleware learned about each request, for the handlers. A WeakMap rather than a
+// property: adding a property to a framework's request object costs a few microseconds (it has
+// many already).
+const bound = new WeakMap<object, RequestSession>();
 
-/** Remembers on the framework's request (or context) object which middleware handled it, for the handlers. */
-export function bindMiddleware(target: object, options: ResolvedMiddlewareOptions): void {
-  bound.set(target, options);
+function remember(target: object, state: RequestSession): RequestSession {
+  bound.set(target, state);
+  return state;
 }
 
-/** The options of the middleware that ran on this request; throws when none did. */
-export function boundMiddleware(target: object, handler: string): ResolvedMiddlewareOptions {
-  const options = bound.get(target);
-  if (options === undefined) throw new InvalidOptionsError(`${handler}() needs sessionMiddleware() to run before it`);
-  return options;
+/** What `sessionMiddleware()` learned about this request (or context); throws when it did not run. */
+export function boundRequest(target: object, handler: string): RequestSession {
+  const state = bound.get(target);
+  if (state === undefined) throw new InvalidOptionsError(`${handler}() needs sessionMiddleware() to run before it`);
+  return state;
 }

@@ -4,6 +4,7 @@ import request from "supertest";
 import { sql } from "kysely";
 import { InvalidOptionsError, ServiceBusyError, SessionManager, type AuthEvent, type SessionManagerOptions, type SessionMiddlewareOptions } from "session-manager";
 import { getDefaultManager, MAX_COOKIE_VALUES } from "../../src/http/index.js";
+import { signIn } from "../../src/internal.js";
 import { DATABASES, DatabaseFixture, FAST_PASSWORDS, TestClock, uniqueName, type DatabaseName } from "../setup/databases.js";
 
 /** What a harness builds the app from. */
@@ -482,7 +483,8 @@ function defineTests(harness: AdapterHarness, fixture: DatabaseFixture): void {
     it("answers login and register 503 service_busy with Retry-After, or 303 for forms", async () => {
       const t = setUp();
       const { username } = await registered(t);
-      jest.spyOn(t.manager, "login").mockRejectedValue(new ServiceBusyError(7));
+      // The handler signs in through the manager's internal signIn, which login() wraps.
+      jest.spyOn(t.manager as unknown as Record<typeof signIn, () => Promise<unknown>>, signIn).mockRejectedValue(new ServiceBusyError(7));
       jest.spyOn(t.manager, "createUser").mockRejectedValue(new ServiceBusyError(3));
       const login = await post(t.app, "/login").send({ username, password: PASSWORD }).expect(503);
       expect(login.body).toEqual({ error: "service_busy" });

@@ -70,7 +70,8 @@ now += 16 * DAY;
 const renewed = await call("GET", "/me", { cookie });
 steps.meRenewed = [renewed.status, renewed.session === registered.session];
 steps.logoutCrossSite = (await call("POST", "/logout", { cookie, origin: "https://evil.example" })).status;
-manager.login = () => Promise.reject(new core.ServiceBusyError(5));
+// The login handler signs in through the manager's internal signIn (a registered symbol).
+manager[Symbol.for("session-manager.signIn")] = () => Promise.reject(new core.ServiceBusyError(5));
 const busy = await call("POST", "/login", { body: { username: "alice", password } });
 steps.loginBusy = [busy.status, busy.retryAfter, busy.body];
 steps.logout = (await call("POST", "/logout", { cookie })).status;

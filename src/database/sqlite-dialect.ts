@@ -9,9 +9,12 @@ import {
   type TransactionSettings,
 } from "kysely";
 
-import { NOT_NOW } from "./row-reader.js";
+import type { RowReader } from "./row-reader.js";
 
 const DONE: Promise<void> = Promise.resolve();
+
+// What the driver's synchronous read answers when the connection is busy or not open yet.
+const BUSY: unique symbol = Symbol("busy");
 
 /** A better-sqlite3 statement as this module uses it: Kysely's view of it, plus `get`. */
 interface Statement extends SqliteStatement {
@@ -25,11 +28,12 @@ export interface OpenSqliteDatabase {
 }
 
 /**
- * Kysely's SQLite dialect with statements prepared once per connection, a cheaper lock on its
- * single connection, and `readOneNow` for the validation lookup. Queries, transactions and
- * savepoints still run through Kysely's SQLite driver.
+ * Kysely's SQLite dialect with statements prepared once per connection (Kysely's driver prepares
+ * each anew), a cheaper lock on its single connection, and `readOne`, which answers the
+ * validation lookup synchronously when it can. Queries, transactions and savepoints still run
+ * through Kysely's SQLite driver.
  */
-export class FastLockSqliteDialect extends SqliteDialect {
+export class PreparedSqliteDialect extends SqliteDialect {
   readonly #statements: StatementCache;
   #driver: SingleConnectionDriver | null = null;
 
@@ -45,12 +49,15 @@ export class FastLockSqliteDialect extends SqliteDialect {
   }
 
   /**
-   * Runs a compiled query that reads at most one row with better-sqlite3's `get`, at once, when
-   * the connection is open and free; else `NOT_NOW`, for the caller to go through Kysely, which
-   * opens the connection or waits its turn. Throws database errors.
+   * A `RowReader` that runs a compiled query reading at most one row with better-sqlite3's `get`,
+   * at once, when the connection is open and free; otherwise `later` runs it through Kysely,
+   * which opens the connection or waits its turn. Database errors are thrown (or rejected).
    */
-  readOneNow<R>(query: CompiledQuery<R>): R | undefined | typeof NOT_NOW {
-    return this.#driver === null ? NOT_NOW : this.#driver.readOneNow(query);
+  rowReader(later: RowReader): RowReader {
+    return (query) => {
+      const row = this.#driver === null ? BUSY : this.#driver.readOneNow(query);
+      return row === BUSY ? later(query) : row;
+    };
   }
 }
 
@@ -138,10 +145,10 @@ class SingleConnectionDriver implements Driver {
   /**
    * A free connection runs the read at once: better-sqlite3 is synchronous, so nothing can come
    * between taking and giving back the connection. A busy one (a transaction holds it across
-   * awaits) answers `NOT_NOW`, so that the read never sees a transaction's uncommitted rows.
+   * awaits) answers `BUSY`, so that the read never sees a transaction's uncommitted rows.
    */
-  readOneNow<R>(query: CompiledQuery<R>): R | undefined | typeof NOT_NOW {
-    if (this.#free === null || !this.#statements.isOpen || this.#busy) return NOT_NOW;
+  readOneNow<R>(query: CompiledQuery<R>): R | undefined | typeof BUSY {
+    if (this.#free === null || !this.#statements.isOpen || this.#busy) return BUSY;
     return this.#statements.prepare(query.sql).get(query.parameters) as R | undefined;
   }
 

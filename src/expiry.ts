@@ -13,9 +13,9 @@ export function initialExpiry(policy: ExpiryPolicy, createdAt: number): number {
   return capped(policy, createdAt, createdAt + policy.sessionDurationMs);
 }
 
-/** True while a session may still be used at `now`. */
-export function isLive(policy: ExpiryPolicy, session: { createdAt: number; expiresAt: number }, now: number): boolean {
-  return now < capped(policy, session.createdAt, session.expiresAt);
+/** True while a session created at `createdAt`, expiring at `expiresAt`, may still be used at `now`. */
+export function isLive(policy: ExpiryPolicy, createdAt: number, expiresAt: number, now: number): boolean {
+  return now < capped(policy, createdAt, expiresAt);
 }
 
 /** What, if anything, validation at `now` has to write back. */
@@ -32,16 +32,12 @@ const TOUCH: Refresh = Object.freeze({ kind: "touch" });
  * Sliding expiry: past half of its duration a session is extended to now + duration (never past
  * the absolute cap); otherwise lastSeenAt is refreshed when it is an hour or more behind.
  */
-export function refreshAt(
-  policy: ExpiryPolicy,
-  session: { createdAt: number; expiresAt: number; lastSeenAt: number | null },
-  now: number,
-): Refresh {
-  if (session.expiresAt - now < policy.sessionDurationMs / 2) {
-    const expiresAt = capped(policy, session.createdAt, now + policy.sessionDurationMs);
-    if (expiresAt > session.expiresAt) return { kind: "renew", expiresAt };
+export function refreshAt(policy: ExpiryPolicy, createdAt: number, expiresAt: number, lastSeenAt: number | null, now: number): Refresh {
+  if (expiresAt - now < policy.sessionDurationMs / 2) {
+    const renewed = capped(policy, createdAt, now + policy.sessionDurationMs);
+    if (renewed > expiresAt) return { kind: "renew", expiresAt: renewed };
   }
-  if (session.lastSeenAt === null || now - session.lastSeenAt >= LAST_SEEN_RESOLUTION_MS) return TOUCH;
+  if (lastSeenAt === null || now - lastSeenAt >= LAST_SEEN_RESOLUTION_MS) return TOUCH;
   return NONE;
 }
 

@@ -1,0 +1,28 @@
+import type { SessionManager } from "./session-manager.js";
+
+// Keys of the manager's internal API, for the HTTP layer in src/http. Registered symbols, not
+// private names: the CommonJS and ESM builds of the package are two copies of every module, and
+// an adapter of one must reach a manager of the other.
+
+/**
+ * `manager[validateToken](token)`: what `checkSession` answers, synchronously when the database
+ * allows (see `validateToken` in session-lifecycle.ts), else a promise.
+ */
+export const validateToken: unique symbol = Symbol.for("session-manager.validateToken");
+
+/** `manager[signIn](username, password, meta)`: `login`, answering the new session as well as its token. */
+export const signIn: unique symbol = Symbol.for("session-manager.signIn");
+
+/** `manager[startSession](user, meta)`: `createSession` for a user just created, answering the session too. */
+export const startSession: unique symbol = Symbol.for("session-manager.startSession");
+
+/** `manager[emitAuthEvent](type, fields)`: delivers an event of the HTTP layer (`csrf_rejected`) to `onEvent`. */
+export const emitAuthEvent: unique symbol = Symbol.for("session-manager.emitAuthEvent");
+
+/** Marks a SessionManager of either build. */
+export const MANAGER_BRAND: unique symbol = Symbol.for("session-manager.SessionManager");
+
+/** True for a `SessionManager` of either module format of this package, where `instanceof` is not. */
+export function isSessionManager(value: unknown): value is SessionManager {
+  return typeof value === "object" && value !== null && (value as { [MANAGER_BRAND]?: unknown })[MANAGER_BRAND] === true;
+}

@@ -1,0 +1,67 @@
+import type { ManagerContext } from "./context.js";
+import { clearThrottle, reserveAttempt } from "./database/throttle.js";
+import { findUserByName, updatePasswordHash, type UserRecord } from "./database/users.js";
+import { LoginThrottledError, ServiceBusyError } from "./errors.js";
+import { retryAfterSeconds } from "./lockout.js";
+import { normalizePassword } from "./passwords.js";
+import { cleanSessionMeta, eventMeta } from "./session-meta.js";
+import type { SessionMeta, User } from "./types.js";
+import { normalizeUsername, type NormalizedUsername } from "./usernames.js";
+
+/**
+ * The sign-in workflow: the user when the password is right, else null. In order: input no
+ * account can match is refused before any work; a place in the hashing lane is taken
+ * (`ServiceBusyError` when full); the attempt is reserved against the username's throttle
+ * (`LoginThrottledError` while locked out); the password is checked against the user's hash, or a
+ * dummy one for an unknown user, padded to one cost; a success clears the throttle and upgrades a
+ * hash made with other parameters.
+ */
+export async function authenticate(ctx: ManagerContext, usernameInput: string, passwordInput: string, meta: SessionMeta): Promise<User | null> {
+  const name = normalizeUsername(usernameInput);
+  const password = normalizePassword(passwordInput);
+  // Input that no account can match is refused before any hashing: nothing about users leaks.
+  if (name === null || password === null) return null;
+  await ctx.ready();
+  // The hashing place is taken first, so that a full lane refuses before an attempt is counted.
+  const ticket = ctx.passwords.admit();
+  let record: UserRecord | null;
+  try {
+    await reserve(ctx, name, meta);
+    record = await findUserByName(ctx.db, name);
+  } catch (error) {
+    ticket.release();
+    throw error;
+  }
+  if (!(await ctx.passwords.check(ticket, record?.passwordHash ?? null, password)) || record === null) {
+    ctx.emit("login_failed", { username: name.display, ...eventMeta(cleanSessionMeta(meta)) });
+    return null;
+  }
+  if (ctx.throttle !== null) await clearThrottle(ctx.db, name.key);
+  if (ctx.passwords.needsRehash(record.passwordHash)) await rehash(ctx, record.user.id, password);
+  return record.user;
+}
+
+/**
+ * Counts the attempt against the username before its password is checked, atomically in the
+ * database; throws `LoginThrottledError` while the username is locked out.
+ */
+async function reserve(ctx: ManagerContext, name: NormalizedUsername, meta: SessionMeta): Promise<void> {
+  if (ctx.throttle === null) return;
+  const now = ctx.now();
+  const reservation = await reserveAttempt(ctx.db, ctx.kind, name.key, now, ctx.throttle);
+  if (reservation.reserved) return;
+  ctx.emit("login_throttled", { username: name.display, ...eventMeta(cleanSessionMeta(meta)) });
+  throw new LoginThrottledError(retryAfterSeconds(reservation.lockedUntil, now));
+}
+
+/** Replaces a hash of other parameters; skipped, for the next login, when the lane is full. */
+async function rehash(ctx: ManagerContext, userId: number, password: string): Promise<void> {
+  let passwordHash: string;
+  try {
+    passwordHash = await ctx.passwords.hash(password);
+  } catch (error) {
+    if (error instanceof ServiceBusyError) return;
+    throw error;
+  }
+  await updatePasswordHash(ctx.db, userId, passwordHash);
+}
