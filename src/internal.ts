@@ -1,5 +1,3 @@
-import type { SessionManager } from "./session-manager.js";
-
 // Keys of the manager's internal API, for the HTTP layer in src/http. Registered symbols, not
 // private names: the CommonJS and ESM builds of the package are two copies of every module, and
 // an adapter of one must reach a manager of the other.
@@ -21,8 +19,3 @@ export const emitAuthEvent: unique symbol = Symbol.for("session-manager.emitAuth
 
 /** Marks a SessionManager of either build. */
 export const MANAGER_BRAND: unique symbol = Symbol.for("session-manager.SessionManager");
-
-/** True for a `SessionManager` of either module format of this package, where `instanceof` is not. */
-export function isSessionManager(value: unknown): value is SessionManager {
-  return typeof value === "object" && value !== null && (value as { [MANAGER_BRAND]?: unknown })[MANAGER_BRAND] === true;
-}

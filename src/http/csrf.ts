@@ -1,5 +1,6 @@
 import { emitAuthEvent } from "../internal.js";
 import type { ResolvedMiddlewareOptions } from "./middleware-options.js";
+import { originOf } from "./origin.js";
 import type { HttpResult, RequestReader } from "./request.js";
 
 const UNSAFE_METHODS: ReadonlySet<string> = new Set(["POST", "PUT", "PATCH", "DELETE"]);
@@ -56,10 +57,4 @@ export function isRefusedByCsrf<R>(options: ResolvedMiddlewareOptions, reader: R
     userAgent: reader.header(req, "user-agent"),
   });
   return true;
-}
-
-/** The serialized origin of a URL (RFC 6454), or "null" when it is not an absolute http(s) URL. */
-export function originOf(url: string): string {
-  if (!URL.canParse(url)) return "null";
-  return new URL(url).origin;
 }

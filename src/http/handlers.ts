@@ -4,8 +4,8 @@ import { signIn, startSession } from "../internal.js";
 import type { StartedSession } from "../session-lifecycle.js";
 import { readCredentials, type Credentials, type CredentialsResult } from "./credentials.js";
 import { FORBIDDEN, isRefusedByCsrf } from "./csrf.js";
-import { isHttps, type RequestSession } from "./middleware.js";
-import type { ResolvedHandlerOptions, ResolvedMiddlewareOptions } from "./middleware-options.js";
+import { isHttps } from "./middleware.js";
+import type { RequestSession, ResolvedHandlerOptions, ResolvedMiddlewareOptions } from "./middleware-options.js";
 import type { HttpResult, JsonBody, RequestReader } from "./request.js";
 
 /** A user as the HTTP API shows it: never more than these three fields. */

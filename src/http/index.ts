@@ -1,18 +1,20 @@
 /** The framework-neutral request logic the adapters translate; not a public entry point. */
 export { BODY_LIMIT_BYTES, readCredentials, type Credentials, type CredentialsResult } from "./credentials.js";
 export { cookiePrefix, MAX_COOKIE_VALUES, readSessionCookie, readSessionCookieValues, SessionCookie, type CookieAttributes } from "./cookie.js";
-export { FORBIDDEN, isRefusedByCsrf, isUnsafeMethod, originOf, refusedOrigin, type CsrfHeaders } from "./csrf.js";
+export { FORBIDDEN, isRefusedByCsrf, isUnsafeMethod, refusedOrigin, type CsrfHeaders } from "./csrf.js";
 export { login, logout, register, serializeUser, unauthorized } from "./handlers.js";
-export { authenticate, boundRequest, isHttps, type RequestSession } from "./middleware.js";
+export { authenticate, boundRequest, isHttps } from "./middleware.js";
 export {
   getDefaultManager,
   resolveHandlerOptions,
   resolveMiddlewareOptions,
   type HandlerOptions,
+  type RequestSession,
   type ResolvedHandlerOptions,
   type ResolvedMiddlewareOptions,
   type SessionCookieOptions,
   type SessionMiddlewareOptions,
 } from "./middleware-options.js";
 export { readNodeBody, readWebBody } from "./read-body.js";
+export { originOf } from "./origin.js";
 export type { HttpResult, JsonBody, RequestReader } from "./request.js";

@@ -1,9 +1,9 @@
 import { InvalidOptionsError } from "../errors.js";
-import { isSessionManager } from "../internal.js";
+import type { Session, User } from "../types.js";
+import { MANAGER_BRAND } from "../internal.js";
 import { SessionManager } from "../session-manager.js";
 import { cookiePrefix, SessionCookie } from "./cookie.js";
-import type { RequestSession } from "./middleware.js";
-import { originOf } from "./csrf.js";
+import { originOf } from "./origin.js";
 
 /**
  * Attributes of the session cookie; every one is optional.
@@ -106,6 +106,20 @@ export interface HandlerOptions {
 export interface ResolvedHandlerOptions {
   readonly redirectTo: string | null;
   readonly failureRedirectTo: string | null;
+}
+
+/** What `sessionMiddleware` learned about one request, kept for the handlers that run after it. */
+export interface RequestSession {
+  /** The options of the middleware that handled the request. */
+  readonly options: ResolvedMiddlewareOptions;
+  readonly user: User | null;
+  readonly session: Session | null;
+  /** The value(s) of the session cookie on the request, as read (see `readSessionCookieValues`). */
+  readonly tokens: string | readonly string[] | null;
+  /** A `Set-Cookie` value the response must carry (a renewed cookie, or one clearing a dead one), else null. */
+  readonly setCookie: string | null;
+  /** True when the CSRF check refused the request: answer `FORBIDDEN` and stop. */
+  readonly forbidden: boolean;
 }
 
 /** Middleware options after validation: what every request of one middleware shares. */
@@ -213,4 +227,9 @@ function location(name: string, value: string | undefined): string | null {
     throw new InvalidOptionsError(`${name} must be a non-empty URL or path`);
   }
   return value;
+}
+
+// Not instanceof: the CommonJS and the ESM build each have their own SessionManager class.
+function isSessionManager(value: unknown): value is SessionManager {
+  return typeof value === "object" && value !== null && (value as { [MANAGER_BRAND]?: unknown })[MANAGER_BRAND] === true;
 }

@@ -1,24 +1,11 @@
 import { InvalidOptionsError } from "../errors.js";
 import { validateToken } from "../internal.js";
-import type { Session, SessionCheck, User } from "../types.js";
+import type { SessionCheck } from "../types.js";
 import { readSessionCookieValues } from "./cookie.js";
 import { isRefusedByCsrf, isUnsafeMethod } from "./csrf.js";
-import type { ResolvedMiddlewareOptions } from "./middleware-options.js";
+import type { RequestSession, ResolvedMiddlewareOptions } from "./middleware-options.js";
 import type { RequestReader } from "./request.js";
 
-/** What `sessionMiddleware` learned about one request, kept for the handlers that run after it. */
-export interface RequestSession {
-  /** The options of the middleware that handled the request. */
-  readonly options: ResolvedMiddlewareOptions;
-  readonly user: User | null;
-  readonly session: Session | null;
-  /** The value(s) of the session cookie on the request, as read (see `readSessionCookieValues`). */
-  readonly tokens: string | readonly string[] | null;
-  /** A `Set-Cookie` value the response must carry (a renewed cookie, or one clearing a dead one), else null. */
-  readonly setCookie: string | null;
-  /** True when the CSRF check refused the request: answer `FORBIDDEN` and stop. */
-  readonly forbidden: boolean;
-}
 
 /**
  * Reads the session cookie, applies the CSRF check, validates the session and says which cookie
