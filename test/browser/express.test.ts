@@ -6,16 +6,17 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { chromium, type Browser } from "playwright-core";
+import { describeSkipped } from "../setup/databases";
 
 // Debian's Chromium only: this test never downloads a browser.
 const CHROMIUM = "/usr/bin/chromium";
 const ROOT = resolve(__dirname, "../..");
 const EXAMPLE = join(ROOT, "examples/express/server.mjs");
 
-if (!existsSync(CHROMIUM)) {
-  process.stderr.write(`SKIPPED browser test: ${CHROMIUM} not found (install Debian's chromium package; .ci/run does)\n`);
+function describeWithChromium(title: string, suite: () => void): void {
+  if (existsSync(CHROMIUM)) describe(title, suite);
+  else describeSkipped(title, `${CHROMIUM} not found (install Debian's chromium package; .ci/run does)`);
 }
-const describeWithChromium = existsSync(CHROMIUM) ? describe : describe.skip;
 
 describeWithChromium("Express example in Chromium", () => {
   let server: ChildProcess;

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { SessionManager } from "session-manager";
-import { DATABASES, DatabaseFixture, uniqueName } from "../setup/databases";
+import { DatabaseFixture, describeEachDatabase, describeSkipped, testDatabase, uniqueName } from "../setup/databases";
 import { firstReleaseDatabase } from "../setup/first-release";
 
 /**
@@ -275,15 +275,12 @@ describe("session-manager CLI: database selection", () => {
   });
 
   const servers = [
-    { name: "PostgreSQL", url: postgresUrl, variable: "SESSION_TEST_POSTGRES_URL", missing: (db: string) => `database "${db}" does not exist` },
-    { name: "MySQL", url: mysqlUrl, variable: "SESSION_TEST_MYSQL_URL", missing: (db: string) => `Unknown database '${db}'` },
+    { name: "PostgreSQL", url: postgresUrl, database: testDatabase("postgres"), missing: (db: string) => `database "${db}" does not exist` },
+    { name: "MySQL", url: mysqlUrl, database: testDatabase("mysql"), missing: (db: string) => `Unknown database '${db}'` },
   ];
   for (const server of servers) {
-    if (!server.url) {
-      describe.skip(`${server.name} (skipped: ${server.variable} is not set)`, () => {
-        it("is skipped", () => {});
-      });
-      process.stderr.write(`SKIPPED ${server.name}: CLI missing-database tests: ${server.variable} is not set\n`);
+    if (server.database.skipReason !== null) {
+      describeSkipped(`${server.name}: CLI missing-database tests`, server.database.skipReason);
       continue;
     }
 
@@ -309,21 +306,9 @@ describe("session-manager CLI: database selection", () => {
 
 // The binary runs in its own process, which cannot see an in-memory database; MySQL gets the
 // same SQL as PostgreSQL through the library, whose own suite runs over it.
-for (const database of DATABASES.filter((row) => row.name === "sqlite-file" || row.name === "postgres")) {
-  const skipReason = database.skipReason;
-  if (skipReason !== null) {
-    describe.skip(`${database.name}: session-manager CLI (skipped: ${skipReason})`, () => {
-      it("is skipped", () => {});
-    });
-    if (skipReason !== "not in SESSION_TEST_DATABASES") process.stderr.write(`SKIPPED ${database.name}: session-manager CLI: ${skipReason}\n`);
-    continue;
-  }
-
-  describe(`${database.name}: session-manager CLI`, () => {
-    const fixture = new DatabaseFixture(database);
-    beforeAll(() => fixture.setUp());
-    afterAll(() => fixture.tearDown());
-
+describeEachDatabase(
+  "session-manager CLI",
+  (fixture) => {
     const cli = (args: string[], options: RunOptions = {}): Promise<Result> => run([...args, "--database", fixture.url], options);
     const pastManager = (days: number): SessionManager =>
       fixture.manager({ clock: () => new Date(Date.now() - days * DAY_MS) });
@@ -489,7 +474,7 @@ for (const database of DATABASES.filter((row) => row.name === "sqlite-file" || r
     });
 
     // Only server URLs carry passwords.
-    if (database.name === "postgres" || database.name === "mysql") {
+    if (fixture.database.name === "postgres" || fixture.database.name === "mysql") {
       it("never prints the password of a database URL", async () => {
         const url = new URL(fixture.url);
         url.password ||= "hunter2-made-up";
@@ -501,7 +486,7 @@ for (const database of DATABASES.filter((row) => row.name === "sqlite-file" || r
     }
 
     const terminalIt = HAS_SCRIPT ? it : it.skip;
-    if (!HAS_SCRIPT) process.stderr.write(`SKIPPED ${database.name}: CLI terminal tests: util-linux "script" is not installed\n`);
+    if (!HAS_SCRIPT) process.stderr.write(`SKIPPED ${fixture.database.name}: CLI terminal tests: util-linux "script" is not installed\n`);
 
     terminalIt("cleanup draws a progress bar on a terminal", async () => {
       const { prefix } = await expiredSessions(5);
@@ -543,5 +528,6 @@ for (const database of DATABASES.filter((row) => row.name === "sqlite-file" || r
       expect(interrupted!.stdout).toBe("Password: \n");
       await expect(fixture.manager().getUser(name)).resolves.toBeNull();
     });
-  });
-}
+  },
+  { except: ["sqlite-memory", "mysql"] },
+);

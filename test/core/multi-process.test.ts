@@ -2,6 +2,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
+import { sql } from "kysely";
 import { DatabaseFixture, describeEachDatabase, uniqueName } from "../setup/databases";
 
 const ROOT = join(__dirname, "..", "..");
@@ -10,10 +11,12 @@ const ROOT = join(__dirname, "..", "..");
 class AppProcess {
   readonly #child: ChildProcessWithoutNullStreams;
   readonly #pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
+  readonly #exit: Promise<number | null>;
   #next = 0;
 
   constructor(database: string, tablePrefix: string) {
     this.#child = spawn(process.execPath, [join(ROOT, "test/setup/worker.cjs"), database, tablePrefix], { stdio: "pipe" });
+    this.#exit = new Promise((resolve) => this.#child.on("exit", (code) => resolve(code)));
     createInterface({ input: this.#child.stdout }).on("line", (line) => {
       const { id, result, error } = JSON.parse(line) as { id: number; result?: unknown; error?: { code: string | null; message: string } };
       const pending = this.#pending.get(id)!;
@@ -31,11 +34,10 @@ class AppProcess {
     });
   }
 
+  /** Ends the process's input, which closes its manager; resolves to its exit code. Safe to call again. */
   stop(): Promise<number | null> {
-    return new Promise((resolve) => {
-      this.#child.on("exit", (code) => resolve(code));
-      this.#child.stdin.end();
-    });
+    this.#child.stdin.end();
+    return this.#exit;
   }
 }
 
@@ -52,14 +54,29 @@ describeEachDatabase(
   beforeAll(() => {
     apps = Array.from({ length: 3 }, () => new AppProcess(fixture.url, prefix));
   });
-  afterAll(async () => {
-    const codes = await Promise.all(apps.map((app) => app.stop()));
-    expect(codes).toEqual([0, 0, 0]);
-  });
+  // Their exit codes are checked by the last test; this only cleans up when it did not run.
+  afterAll(() => Promise.all(apps.map((app) => app.stop())));
+
+  async function appliedMigrations(tablePrefix: string): Promise<string[]> {
+    const { rows } = await sql<{ name: string }>`select name from ${sql.table(`${tablePrefix}auth_migrations`)} order by name`.execute(fixture.raw());
+    return rows.map((row) => row.name);
+  }
 
   it("migrates a fresh database from every process at the same moment", async () => {
     await Promise.all(apps.map((app) => app.call("migrate")));
     await Promise.all(apps.map((app) => app.call("migrate")));
+    // Each migration is recorded once, and none is missing: the list one manager alone records.
+    const alone = DatabaseFixture.prefix();
+    await fixture.manager({ tablePrefix: alone }).migrate();
+    const expected = await appliedMigrations(alone);
+    expect(expected.length).toBeGreaterThan(0);
+    expect(await appliedMigrations(prefix)).toEqual(expected);
+    // The schema works from every process: a user created in each signs in from all of them.
+    const names = apps.map(() => uniqueName());
+    await Promise.all(apps.map((app, i) => app.call("createUser", names[i], "password123")));
+    for (const app of apps) {
+      for (const name of names) expect(await app.call("authenticate", name, "password123")).toMatchObject({ username: name });
+    }
   });
 
   it("validates in one process a session created in another, and refuses it everywhere once revoked", async () => {
@@ -116,6 +133,11 @@ describeEachDatabase(
     for (const result of results) {
       if (result.status === "rejected") expect(result.reason).toMatchObject({ code: "username_taken" });
     }
+  });
+
+  // Last: it ends the processes the tests above share.
+  it("stops every process cleanly: each closes its manager and exits with code 0 when its input ends", async () => {
+    expect(await Promise.all(apps.map((app) => app.stop()))).toEqual([0, 0, 0]);
   });
   },
   { except: ["sqlite-memory"] },

@@ -1,4 +1,4 @@
-import type { KyselyPlugin, PluginTransformQueryArgs, PluginTransformResultArgs, QueryId, QueryResult, RootOperationNode, UnknownRow } from "kysely";
+import type { KyselyPlugin, PluginTransformQueryArgs, PluginTransformResultArgs, QueryId, QueryResult, RootOperationNode, SelectQueryNode, UnknownRow } from "kysely";
 import { UsernameTakenError, type MigrationReport } from "session-manager";
 import { connect } from "../../src/database/connect";
 import { createMigrator, migrateToLatest } from "../../src/database/migrations";
@@ -146,7 +146,7 @@ describeEachDatabase(
       const other = connect(fixture.url, prefix);
       try {
         // The check's second read looks up who holds "mass"; the other process inserts it just then.
-        const racing = db.withPlugin(new AfterNthSelect(2, async () => {
+        const racing = db.withPlugin(new OnSelect((_node, nth) => nth === 2, async () => {
           ids.set("MASS", (await insertFirstReleaseUsers(other.db, other.kind, ["MASS"])).get("MASS")!);
         }));
         const report = await rekeyUsernames(racing, kind);
@@ -170,7 +170,7 @@ describeEachDatabase(
       if (error !== undefined) throw error;
       const other = connect(fixture.url, prefix);
       try {
-        const racing = db.withPlugin(new OnSelect("username_key", async () => {
+        const racing = db.withPlugin(new OnSelect((node) => JSON.stringify(node).includes('"username_key"'), async () => {
           await other.db.insertInto(`${prefix}auth_migrations` as never).values({ name: USERNAME_MIGRATION, timestamp: new Date().toISOString() } as never).execute();
         }));
         await expect(migrateToLatest(racing, kind, prefix)).resolves.toBeNull();
@@ -182,18 +182,25 @@ describeEachDatabase(
   { except: ["sqlite-memory"] },
 );
 
-/** Runs `action` once, when the result of the first SELECT naming `column` arrives. */
+/**
+ * Runs `action` once, when the result of the first SELECT that `which` picks arrives, before the
+ * caller sees it. `which` gets each SELECT's node and its number (from 1) among this plugin's SELECTs.
+ */
 class OnSelect implements KyselyPlugin {
+  #selects = 0;
   #target: QueryId | null = null;
   #done = false;
 
   constructor(
-    readonly column: string,
+    readonly which: (node: SelectQueryNode, nth: number) => boolean,
     readonly action: () => Promise<void>,
   ) {}
 
   transformQuery(args: PluginTransformQueryArgs): RootOperationNode {
-    if (this.#target === null && args.node.kind === "SelectQueryNode" && JSON.stringify(args.node).includes(`"${this.column}"`)) this.#target = args.queryId;
+    if (args.node.kind === "SelectQueryNode") {
+      const nth = ++this.#selects;
+      if (this.#target === null && this.which(args.node, nth)) this.#target = args.queryId;
+    }
     return args.node;
   }
 
@@ -202,27 +209,6 @@ class OnSelect implements KyselyPlugin {
       this.#done = true;
       await this.action();
     }
-    return args.result;
-  }
-}
-
-/** Runs `action` once, when the result of the nth SELECT arrives, before the caller sees it. */
-class AfterNthSelect implements KyselyPlugin {
-  #selects = 0;
-  #target: QueryId | null = null;
-
-  constructor(
-    readonly nth: number,
-    readonly action: () => Promise<void>,
-  ) {}
-
-  transformQuery(args: PluginTransformQueryArgs): RootOperationNode {
-    if (args.node.kind === "SelectQueryNode" && ++this.#selects === this.nth) this.#target = args.queryId;
-    return args.node;
-  }
-
-  async transformResult(args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
-    if (args.queryId === this.#target) await this.action();
     return args.result;
   }
 }

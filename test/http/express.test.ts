@@ -1,4 +1,4 @@
 import { createExpressApp } from "./apps.js";
 import { runSharedSuite } from "./shared-suite.js";
 
-runSharedSuite({ name: "express", createApp: createExpressApp, hasBodyParser: true }, ["sqlite-memory", "sqlite-file", "postgres"]);
+runSharedSuite({ name: "express", createApp: createExpressApp, hasBodyParser: true });

@@ -3,6 +3,7 @@ import { Agent, createServer, request, type IncomingHttpHeaders, type RequestLis
 import type { AddressInfo } from "node:net";
 import type { SessionManager, SessionMiddlewareOptions } from "session-manager";
 import { APPS, type AdapterName } from "../http/apps.js";
+import { HOST } from "../setup/http.js";
 
 export { type AdapterName } from "../http/apps.js";
 export const ADAPTERS: readonly AdapterName[] = ["express", "koa", "hono"];
@@ -71,9 +72,6 @@ export class LocalServer {
   }
 }
 
-export const HOST = "app.test";
-export const SELF = `http://${HOST}`;
-
 export interface TestRequest {
   method: string;
   path: string;
@@ -85,14 +83,6 @@ export interface TestResponse {
   status: number;
   headers: IncomingHttpHeaders;
   text: string;
-}
-
-/** The `session` values the response sets ("" when it clears the cookie). */
-export function sessionCookiesSet(res: TestResponse, name = "session"): string[] {
-  return (res.headers["set-cookie"] ?? []).flatMap((value) => {
-    const match = new RegExp(`^${name}=([^;]*)`).exec(value);
-    return match === null ? [] : [match[1]!];
-  });
 }
 
 /** The response body as JSON, or undefined when it is not JSON. */

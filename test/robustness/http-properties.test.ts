@@ -1,15 +1,14 @@
 import fc from "fast-check";
 import { sql } from "kysely";
 import type { SessionManager } from "session-manager";
-import { DATABASES, DatabaseFixture, TestClock, uniqueName } from "../setup/databases";
-import { ADAPTERS, LocalServer, SELF, createApp, jsonOf, sessionCookiesSet, type TestRequest, type TestResponse } from "./apps";
+import { DatabaseFixture, TestClock, describeWith, testDatabase, uniqueName } from "../setup/databases";
+import { SELF, cookieValuesSet } from "../setup/http";
+import { ADAPTERS, LocalServer, createApp, jsonOf, type TestRequest, type TestResponse } from "./apps";
 import { headerValue, hostileString, isHeaderSafe, otherCookie, tokenLike } from "./arbitraries";
 
 // Sized so that the three adapters together stay within a few seconds.
 const RUNS = { arbitrary: 120, withSession: 80 };
 const PASSWORD = "correct horse battery";
-
-const sqliteMemory = DATABASES.find((row) => row.name === "sqlite-memory")!;
 
 interface Target {
   server: LocalServer;
@@ -124,7 +123,7 @@ function checkDocumented(req: TestRequest, res: TestResponse): { token: string; 
     if (error !== "forbidden") fail("403 without the documented body");
     return null;
   }
-  const set = sessionCookiesSet(res);
+  const set = cookieValuesSet(res);
   switch (route) {
     case "POST /login":
     case "POST /register": {
@@ -178,11 +177,7 @@ function csrfAllows(headers: Record<string, string>): boolean {
   return headers["sec-fetch-site"]?.trim() !== "cross-site";
 }
 
-describe("HTTP properties of every adapter (sqlite-memory)", () => {
-  const fixture = new DatabaseFixture(sqliteMemory);
-  beforeAll(() => fixture.setUp());
-  afterAll(() => fixture.tearDown());
-
+describeWith(testDatabase("sqlite-memory"), "HTTP properties of every adapter", (fixture) => {
   async function countSessions(prefix: string): Promise<number> {
     const { rows } = await sql<{ n: number | string }>`select count(*) as n from ${sql.table(`${prefix}auth_sessions`)}`.execute(fixture.raw());
     return Number(rows[0]!.n);
@@ -258,7 +253,7 @@ describe("HTTP properties of every adapter (sqlite-memory)", () => {
               expect({ status: res.status, username: (jsonOf(res) as { username?: unknown }).username }).toEqual({ status: 200, username: keeper.username });
             }
             // The cookie of a live session is never cleared.
-            expect(sessionCookiesSet(res)).not.toContain("");
+            expect(cookieValuesSet(res)).not.toContain("");
           }),
           { numRuns: RUNS.withSession },
         );

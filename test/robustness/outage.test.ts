@@ -7,15 +7,12 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { Client } from "pg";
 import { SessionManager, UnsupportedDatabaseError } from "session-manager";
-import { DATABASES, DatabaseFixture, FAST_PASSWORDS, describeWith, uniqueName, type DatabaseName, type TestDatabase } from "../setup/databases";
-import { ADAPTERS, LocalServer, SELF, createApp, jsonOf, sessionCookiesSet, type AdapterName } from "./apps";
+import { FAST_PASSWORDS, describeWith, testDatabase, uniqueName } from "../setup/databases";
+import { SELF, cookieValuesSet } from "../setup/http";
+import { ADAPTERS, LocalServer, createApp, jsonOf, type AdapterName } from "./apps";
 
 const ROOT = join(__dirname, "..", "..");
 const PASSWORD = "correct horse battery";
-
-function row(name: DatabaseName): TestDatabase {
-  return DATABASES.find((database) => database.name === name)!;
-}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -88,7 +85,7 @@ async function trafficThroughOutage(sm: SessionManager, block: () => Promise<voi
           phase: settled,
           status: res.status,
           username: (jsonOf(res) as { username?: unknown } | undefined)?.username,
-          setCookies: sessionCookiesSet(res),
+          setCookies: cookieValuesSet(res),
         };
         observations.push(observation);
         const fine = (observation.status === 200 && observation.username === user.username) || observation.status === 500;
@@ -107,7 +104,7 @@ async function trafficThroughOutage(sm: SessionManager, block: () => Promise<voi
       await waitFor("server errors from every adapter", () => ADAPTERS.every((adapter) => failedIn(adapter) >= 6), 15_000, wrong);
       // A login needs the database too: it fails closed, with no cookie.
       const login = await servers.get("express")!.send({ method: "POST", path: "/login", headers: { "content-type": "application/json" }, body: JSON.stringify({ username: users[0]!.username, password: PASSWORD }) });
-      expect({ status: login.status, cookies: sessionCookiesSet(login) }).toEqual({ status: 500, cookies: [] });
+      expect({ status: login.status, cookies: cookieValuesSet(login) }).toEqual({ status: 500, cookies: [] });
       await unblock();
       phase = "after";
       const recovered = (adapter: AdapterName, user: SignedIn): boolean => observations.some((o) => o.adapter === adapter && o.user === user && o.phase === "after" && o.status === 200);
@@ -142,11 +139,7 @@ async function trafficThroughOutage(sm: SessionManager, block: () => Promise<voi
   }
 }
 
-describeWith(row("postgres"), "database outage", () => {
-  const fixture = new DatabaseFixture(row("postgres"));
-  beforeAll(() => fixture.setUp());
-  afterAll(() => fixture.tearDown());
-
+describeWith(testDatabase("postgres"), "database outage", (fixture) => {
   it("fails closed with 5xx while the database refuses connections, and recovers by itself", async () => {
     const name = new URL(fixture.url).pathname.slice(1);
     const admin = new Client({ connectionString: process.env["SESSION_TEST_POSTGRES_URL"] });
@@ -171,11 +164,7 @@ describeWith(row("postgres"), "database outage", () => {
   });
 });
 
-describeWith(row("mysql"), "database outage", () => {
-  const fixture = new DatabaseFixture(row("mysql"));
-  beforeAll(() => fixture.setUp());
-  afterAll(() => fixture.tearDown());
-
+describeWith(testDatabase("mysql"), "database outage", (fixture) => {
   it("fails closed with 5xx while the app's account is locked and its connections killed, and recovers by itself", async () => {
     const mysql = await import("mysql2/promise");
     const admin = await mysql.createConnection(process.env["SESSION_TEST_MYSQL_URL"]!);
@@ -280,9 +269,9 @@ describe("sqlite-file: a database locked by another process", () => {
 
       // Over HTTP a write that cannot happen is the app's 500, and the session cookie stays.
       const login = await server.send({ method: "POST", path: "/login", headers: { "content-type": "application/json" }, body: JSON.stringify({ username, password: PASSWORD }) });
-      expect({ status: login.status, cookies: sessionCookiesSet(login) }).toEqual({ status: 500, cookies: [] });
+      expect({ status: login.status, cookies: cookieValuesSet(login) }).toEqual({ status: 500, cookies: [] });
       const logout = await server.send({ method: "POST", path: "/logout", headers: { cookie: `session=${token}` } });
-      expect({ status: logout.status, cookies: sessionCookiesSet(logout) }).toEqual({ status: 500, cookies: [] });
+      expect({ status: logout.status, cookies: cookieValuesSet(logout) }).toEqual({ status: 500, cookies: [] });
     } finally {
       await lock.release();
     }

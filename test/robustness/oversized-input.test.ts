@@ -6,7 +6,8 @@ import { Kysely, SqliteDialect } from "kysely";
 import { InvalidPasswordError, InvalidUsernameError, SessionManager, type AuthEvent } from "session-manager";
 import type { Database } from "../../src/database/schema";
 import { FAST_PASSWORDS, uniqueName } from "../setup/databases";
-import { ADAPTERS, HOST, LocalServer, createApp, jsonOf } from "./apps";
+import { HOST } from "../setup/http";
+import { ADAPTERS, LocalServer, createApp, jsonOf } from "./apps";
 
 // A require, not an import: the library calls these through the module object, so spying on it counts every hash.
 const argon2 = require("@node-rs/argon2") as typeof import("@node-rs/argon2");

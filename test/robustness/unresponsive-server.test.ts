@@ -3,7 +3,7 @@ import { createServer, type AddressInfo, type Server, type Socket } from "node:n
 import express, { type ErrorRequestHandler } from "express";
 import { DatabaseTimeoutError, SessionManager, UnsupportedDatabaseError } from "session-manager";
 import { requireUser, sessionMiddleware } from "session-manager/express";
-import { DATABASES, DatabaseFixture, FAST_PASSWORDS, describeWith, uniqueName, type TestDatabase } from "../setup/databases";
+import { FAST_PASSWORDS, describeEachDatabase, describeWith, testDatabase, uniqueName, type TestDatabase } from "../setup/databases";
 import { MIGRATION_QUERY_TIMEOUT_MS, effectiveQueryTimeout, withMigrationTimeouts } from "../../src/database/timeouts";
 import { LocalServer } from "./apps";
 
@@ -240,20 +240,17 @@ describe("query timeouts of migrate()", () => {
 });
 
 // A row lock held by another connection makes the library's write wait on a real server.
-for (const database of DATABASES.filter((row) => row.name === "postgres" || row.name === "mysql")) {
-  describeWith(database, "a query waiting on a lock another connection holds", () => {
-    const fixture = new DatabaseFixture(database);
-    beforeAll(() => fixture.setUp());
-    afterAll(() => fixture.tearDown());
-
+describeEachDatabase(
+  "a query waiting on a lock another connection holds",
+  (fixture) => {
     it("ends with DatabaseTimeoutError after the query timeout, and the manager works once the lock is gone", async () => {
       const url = new URL(fixture.url);
-      url.searchParams.set(database.name === "postgres" ? "query_timeout" : "queryTimeout", "500");
+      url.searchParams.set(fixture.database.name === "postgres" ? "query_timeout" : "queryTimeout", "500");
       const sm = fixture.manager({ database: url.toString() });
       const user = await sm.createUser(uniqueName(), PASSWORD);
       const token = await sm.createSession(user.id);
 
-      const locked = await lockUserRow(database, fixture.url, user.id);
+      const locked = await lockUserRow(fixture.database, fixture.url, user.id);
       try {
         const { ms, result } = await elapsed(() => sm.deleteUser(user.id));
         expect(rejection(result)).toBeInstanceOf(DatabaseTimeoutError);
@@ -267,14 +264,11 @@ for (const database of DATABASES.filter((row) => row.name === "postgres" || row.
       await expect(sm.deleteUser(user.id)).resolves.toBe(true);
       await expect(sm.validateSession(token)).resolves.toBeNull();
     });
-  });
-}
+  },
+  { except: ["sqlite-memory", "sqlite-file"] },
+);
 
-describeWith(DATABASES.find((row) => row.name === "postgres")!, "the server's own statement_timeout", () => {
-  const fixture = new DatabaseFixture(DATABASES.find((row) => row.name === "postgres")!);
-  beforeAll(() => fixture.setUp());
-  afterAll(() => fixture.tearDown());
-
+describeWith(testDatabase("postgres"), "the server's own statement_timeout", (fixture) => {
   it("is reported as DatabaseTimeoutError too", async () => {
     const url = new URL(fixture.url);
     url.searchParams.set("statement_timeout", "300");

@@ -35,10 +35,11 @@ export interface FreshDatabase {
 export const FAST_PASSWORDS = { memoryCost: 256, timeCost: 1, parallelism: 1 } as const;
 
 const selected = process.env["SESSION_TEST_DATABASES"]?.split(",").map((name) => name.trim());
+const NOT_SELECTED = "not in SESSION_TEST_DATABASES";
 
 function row(name: DatabaseName, skipReason: string | null, create: () => Promise<FreshDatabase>): TestDatabase {
   const filtered = selected !== undefined && !selected.includes(name);
-  return { name, skipReason: filtered ? "not in SESSION_TEST_DATABASES" : skipReason, create };
+  return { name, skipReason: filtered ? NOT_SELECTED : skipReason, create };
 }
 
 const postgresUrl = process.env["SESSION_TEST_POSTGRES_URL"];
@@ -57,26 +58,39 @@ export const DATABASES: readonly TestDatabase[] = [
   row("mysql", mysqlUrl ? null : "SESSION_TEST_MYSQL_URL is not set", () => createMysqlDatabase(mysqlUrl!)),
 ];
 
-/** The rows that run; the skipped ones are announced once per test file. */
-export function runnableDatabases(): TestDatabase[] {
-  for (const database of DATABASES) {
-    if (database.skipReason !== null && database.skipReason !== "not in SESSION_TEST_DATABASES") {
-      process.stderr.write(`SKIPPED ${database.name} tests: ${database.skipReason}\n`);
-    }
-  }
-  return DATABASES.filter((database) => database.skipReason === null);
+/** The row named `name`, skipped or not. */
+export function testDatabase(name: DatabaseName): TestDatabase {
+  return DATABASES.find((database) => database.name === name)!;
 }
 
-/** `describe`, or a visible skip when the row's server is not configured. */
-export function describeWith(database: TestDatabase, title: string, suite: () => void): void {
+/**
+ * A placeholder for a suite that cannot run here, so the report shows it as skipped, with the
+ * reason also on stderr ("SKIPPED title: reason"). Rows left out on purpose by
+ * SESSION_TEST_DATABASES are not announced.
+ */
+export function describeSkipped(title: string, reason: string): void {
+  if (reason !== NOT_SELECTED) process.stderr.write(`SKIPPED ${title}: ${reason}\n`);
+  describe.skip(`${title} (skipped: ${reason})`, () => {
+    it("is skipped", () => {});
+  });
+}
+
+/**
+ * `describe("<row>: <title>")` with a fixture on a fresh database of that row (created before the
+ * suite, dropped after it), or a visible skip when the row's server is not configured.
+ */
+export function describeWith(database: TestDatabase, title: string, suite: (fixture: DatabaseFixture) => void): void {
+  const fullTitle = `${database.name}: ${title}`;
   if (database.skipReason !== null) {
-    process.stderr.write(`SKIPPED ${database.name}: ${title}: ${database.skipReason}\n`);
-    describe.skip(`${database.name}: ${title} (skipped: ${database.skipReason})`, () => {
-      it("is skipped", () => {});
-    });
+    describeSkipped(fullTitle, database.skipReason);
     return;
   }
-  describe(`${database.name}: ${title}`, suite);
+  describe(fullTitle, () => {
+    const fixture = new DatabaseFixture(database);
+    beforeAll(() => fixture.setUp());
+    afterAll(() => fixture.tearDown());
+    suite(fixture);
+  });
 }
 
 /** A clock the tests move by hand instead of sleeping. */
@@ -99,8 +113,9 @@ export class TestClock {
 }
 
 /**
- * Runs `suite` once per runnable database. Inside, `fixture.manager(options)` gives a
- * SessionManager on that row's fresh database (closed after the file), with fast hashing.
+ * Runs `suite` once per database row through `describeWith`, skipping the rows named in
+ * `except`. Inside, `fixture.manager(options)` gives a SessionManager on that row's fresh
+ * database (closed after the suite), with fast hashing.
  */
 export function describeEachDatabase(
   title: string,
@@ -108,22 +123,7 @@ export function describeEachDatabase(
   options: { except?: DatabaseName[] } = {},
 ): void {
   for (const database of DATABASES) {
-    if (options.except?.includes(database.name)) continue;
-    if (database.skipReason !== null) {
-      describe.skip(`${database.name}: ${title} (skipped: ${database.skipReason})`, () => {
-        it("is skipped", () => {});
-      });
-      if (database.skipReason !== "not in SESSION_TEST_DATABASES") {
-        process.stderr.write(`SKIPPED ${database.name}: ${title}: ${database.skipReason}\n`);
-      }
-      continue;
-    }
-    describe(`${database.name}: ${title}`, () => {
-      const fixture = new DatabaseFixture(database);
-      beforeAll(() => fixture.setUp());
-      afterAll(() => fixture.tearDown());
-      suite(fixture);
-    });
+    if (!options.except?.includes(database.name)) describeWith(database, title, suite);
   }
 }
 
