@@ -117,7 +117,7 @@ if (manager !== null) await manager.migrate();
 if (framework === "hono") {
   const { serve } = await import("@hono/node-server");
   const app = await honoApp();
-  const server = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }, (info) => {
+  serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }, (info) => {
     process.stdout.write(`${JSON.stringify({ port: info.port })}\n`);
   });
   process.on("SIGTERM", () => process.exit(0));

@@ -49,7 +49,9 @@ function version(name) {
       try {
         const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8"));
         if (pkg.name === name) return pkg.version;
-      } catch {}
+      } catch {
+        // Not installed under this folder: try the next.
+      }
     }
   }
 }

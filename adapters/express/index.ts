@@ -28,7 +28,7 @@ const reader: RequestReader<Request> = {
   origin: (req) => `${req.protocol}://${req.host}`,
   secure: (req) => req.secure,
   ip: (req) => req.ip,
-  parsedBody: (req) => req.body,
+  parsedBody: (req): unknown => req.body,
   readBody: (req, limit) => core.readNodeBody(req, limit),
 };
 

@@ -1,4 +1,4 @@
-import { parseArgs } from "node:util";
+import { parseArgs, type ParseArgsConfig } from "node:util";
 import { commandHelp, globalHelp } from "./help.js";
 import { COMMANDS, DEFAULT_BATCH_SIZE, GLOBAL_OPTIONS, MAX_BATCH_SIZE, isCommandName, type CommandName } from "./spec.js";
 
@@ -35,7 +35,7 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
   // A lenient first pass finds the command, whose own options decide how the rest is parsed.
   const loose = parseArgs({
     args: [...argv],
-    options: Object.assign({}, GLOBAL_OPTIONS, ...Object.values(COMMANDS).map((spec) => spec.options)),
+    options: Object.assign({}, GLOBAL_OPTIONS, ...Object.values(COMMANDS).map((spec) => spec.options)) as ParseArgsConfig["options"],
     strict: false,
     allowPositionals: true,
     tokens: true,

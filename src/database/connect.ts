@@ -1,4 +1,7 @@
 import { Kysely, MysqlDialect, PostgresDialect, type Dialect } from "kysely";
+// Types only: the drivers themselves are loaded when a URL names them.
+import type * as Mysql2 from "mysql2";
+import type * as Pg from "pg";
 import { UnsupportedDatabaseError } from "../errors.js";
 import { dialectKindOf, type DialectKind } from "./dialect.js";
 import type { RowReader } from "./row-reader.js";
@@ -98,8 +101,8 @@ function postgresDialect(url: string): Dialect {
   const { query_timeout: queryTimeout, connectionTimeoutMillis, ...rest } = options;
   return new PostgresDialect({
     pool: async () => {
-      const pg = await loadPeer<typeof import("pg")>("pg", "PostgreSQL", () => import("pg"));
-      const Pool = pg.Pool ?? (pg as unknown as { default: typeof import("pg") }).default.Pool;
+      const pg = await loadPeer<typeof Pg>("pg", "PostgreSQL", () => import("pg"));
+      const Pool = pg.Pool ?? (pg as unknown as { default: typeof Pg }).default.Pool;
       return openPostgresPool(Pool, { connectionString, ...rest, connectionTimeoutMillis: connectionTimeoutMillis!, queryTimeout: queryTimeout! });
     },
   });
@@ -115,8 +118,8 @@ function mysqlDialect(url: string): Dialect {
   const { queryTimeout, connectTimeout, ...rest } = options;
   return new MysqlDialect({
     pool: async () => {
-      const mysql = await loadPeer<typeof import("mysql2")>("mysql2", "MySQL/MariaDB", () => import("mysql2"));
-      const createPool = mysql.createPool ?? (mysql as unknown as { default: typeof import("mysql2") }).default.createPool;
+      const mysql = await loadPeer<typeof Mysql2>("mysql2", "MySQL/MariaDB", () => import("mysql2"));
+      const createPool = mysql.createPool ?? (mysql as unknown as { default: typeof Mysql2 }).default.createPool;
       return openMysqlPool(createPool, { uri: connectionString, ...rest, connectTimeout: connectTimeout!, queryTimeout: queryTimeout! });
     },
   });

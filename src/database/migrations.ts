@@ -74,7 +74,7 @@ export function createMigrator(
   prefix: string,
   onReport: (report: UsernameKeyReport) => void = () => {},
 ): Migrator {
-  const provider: MigrationProvider = { getMigrations: async () => migrations(kind, prefix, onReport) };
+  const provider: MigrationProvider = { getMigrations: () => Promise.resolve(migrations(kind, prefix, onReport)) };
   return new Migrator({
     db,
     provider,
@@ -99,14 +99,14 @@ export async function migrateToLatest(db: Kysely<any>, kind: DialectKind, prefix
     report = null;
     const { error } = await migrator.migrateToLatest();
     if (error === undefined) return report;
-    if (attempt >= 10 || !isRetryable(error)) throw error;
+    if (attempt >= 10 || !isRetryable(error)) throw error as Error;
     await new Promise((resolve) => setTimeout(resolve, 20 * attempt + Math.random() * 50));
   }
 }
 
 function isRetryable(error: unknown): boolean {
   const code = (error as { code?: unknown }).code;
-  const message = String((error as { message?: unknown }).message ?? "");
+  const message = (error as { message?: unknown }).message;
   // SQLITE_BUSY / SQLITE_LOCKED, PostgreSQL unique_violation or duplicate_table while two
   // processes create the bookkeeping tables, MySQL deadlock / lock wait / duplicate key.
   // On SQLite Kysely's migrator takes no lock across processes and runs each migration outside
@@ -122,6 +122,6 @@ function isRetryable(error: unknown): boolean {
     code === "ER_LOCK_WAIT_TIMEOUT" ||
     code === "ER_DUP_ENTRY" ||
     code === "ER_TABLE_EXISTS_ERROR" ||
-    /already exists|database is locked/i.test(message)
+    (typeof message === "string" && /already exists|database is locked/i.test(message))
   );
 }

@@ -61,7 +61,7 @@ export function openMysqlPool(createPool: (options: PoolOptions) => Pool, settin
         // One wrapper per mysql2 connection, so that Kysely, which keys its connections by it, reuses them.
         let wrapper = guarded.get(connection);
         if (wrapper === undefined) {
-          wrapper = new GuardedConnection(connection as unknown as RawConnection, queryTimeout);
+          wrapper = new GuardedConnection(connection, queryTimeout);
           guarded.set(connection, wrapper);
         }
         callback(null, wrapper);

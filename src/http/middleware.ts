@@ -24,6 +24,7 @@ export function authenticate<R extends object>(options: ResolvedMiddlewareOption
   try {
     check = options.manager[validateToken](tokens);
   } catch (error) {
+    // A database error of the synchronous read: the same rejection the asynchronous one gives.
     return Promise.reject(error);
   }
   if (check instanceof Promise) return check.then((answer) => remember(req, requestSession(options, reader, req, tokens, tokens, answer)));

@@ -149,7 +149,7 @@ describe("session-manager CLI: help, version and usage errors", () => {
       expect(result.stdout.split("\n")[0]).toBe(usage);
       expect(result.stdout).toContain("examples:");
     }
-    expect(results[1]!.stdout).toBe(results[0]!.stdout);
+    expect(results[1].stdout).toBe(results[0].stdout);
   });
 
   it("takes -h before or after a command, and mentions --batch-size only in the help of cleanup", async () => {
@@ -377,9 +377,9 @@ describeEachDatabase(
         cli(["create-user", name], { input: "short\n" }),
         cli(["create-user", name]),
       ]);
-      expectOneLineError(badName!, 1, "username must be 1 to 64 characters without invisible, control or format characters");
-      expectOneLineError(shortPassword!, 1, "password must be 8 to 1024 characters");
-      expectOneLineError(noInput!, 1, "no password on standard input: pipe one line in, or run in a terminal to be asked");
+      expectOneLineError(badName, 1, "username must be 1 to 64 characters without invisible, control or format characters");
+      expectOneLineError(shortPassword, 1, "password must be 8 to 1024 characters");
+      expectOneLineError(noInput, 1, "no password on standard input: pipe one line in, or run in a terminal to be asked");
       await expect(fixture.manager().getUser(name)).resolves.toBeNull();
     });
 
@@ -520,12 +520,12 @@ describeEachDatabase(
         runInTerminal(args, [{ when: "Password: ", type: "short\r" }]),
         runInTerminal(args, [{ when: "Password: ", type: "corr\u0003" }]),
       ]);
-      expect(mismatch!.code).toBe(1);
-      expect(mismatch!.stdout).toBe("Password: \nRepeat password: \nerror: the passwords do not match\n");
-      expect(tooShort!.code).toBe(1);
-      expect(tooShort!.stdout).toBe("Password: \nerror: password must be 8 to 1024 characters\n");
-      expect(interrupted!.code).toBe(130);
-      expect(interrupted!.stdout).toBe("Password: \n");
+      expect(mismatch.code).toBe(1);
+      expect(mismatch.stdout).toBe("Password: \nRepeat password: \nerror: the passwords do not match\n");
+      expect(tooShort.code).toBe(1);
+      expect(tooShort.stdout).toBe("Password: \nerror: password must be 8 to 1024 characters\n");
+      expect(interrupted.code).toBe(130);
+      expect(interrupted.stdout).toBe("Password: \n");
       await expect(fixture.manager().getUser(name)).resolves.toBeNull();
     });
   },

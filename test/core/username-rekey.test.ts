@@ -122,7 +122,7 @@ describeEachDatabase("username re-key migration", (fixture) => {
     const prefix = DatabaseFixture.prefix();
     const { db, kind } = connect(fixture.raw(), prefix);
     const { error } = await createMigrator(db, kind, prefix).migrateTo(FIRST_RELEASE);
-    if (error !== undefined) throw error;
+    if (error !== undefined) throw error as Error;
     const rows = Array.from({ length: 1203 }, (_, i) => {
       const username = i % 400 === 399 ? `Maß${i}` : `user${i}`;
       return { username, username_key: legacyUsernameKey(username), password_hash: "$argon2id$v=19$m=256,t=1,p=1$c29tZXNhbHQ$aGFzaA", created_at: 0 };
@@ -167,11 +167,11 @@ describeEachDatabase(
       const prefix = DatabaseFixture.prefix();
       const { db, kind } = connect(fixture.raw(), prefix);
       const { error } = await createMigrator(db, kind, prefix).migrateTo(FIRST_RELEASE);
-      if (error !== undefined) throw error;
+      if (error !== undefined) throw error as Error;
       const other = connect(fixture.url, prefix);
       try {
         const racing = db.withPlugin(new OnSelect((node) => JSON.stringify(node).includes('"username_key"'), async () => {
-          await other.db.insertInto(`${prefix}auth_migrations` as never).values({ name: USERNAME_MIGRATION, timestamp: new Date().toISOString() } as never).execute();
+          await other.db.insertInto(`${prefix}auth_migrations` as never).values({ name: USERNAME_MIGRATION, timestamp: new Date().toISOString() }).execute();
         }));
         await expect(migrateToLatest(racing, kind, prefix)).resolves.toBeNull();
       } finally {

@@ -106,7 +106,7 @@ export function createHonoApp(setup: AppSetup): RequestListener {
     if (!setup.trustProxy || req.headers.get("x-forwarded-proto") !== "https") return app.fetch(req, env);
     const url = new URL(req.url);
     url.protocol = "https:";
-    return app.fetch(new Request(url, { method: req.method, headers: req.headers, body: req.body, duplex: "half" } as RequestInit), env);
+    return app.fetch(new Request(url, { method: req.method, headers: req.headers, body: req.body, duplex: "half" }), env);
   });
 }
 

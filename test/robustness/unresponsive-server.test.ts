@@ -90,7 +90,7 @@ function pgHandshakeOnly(socket: Socket): void {
 async function elapsed<T>(work: () => Promise<T>): Promise<{ ms: number; result: PromiseSettledResult<T> }> {
   const started = Date.now();
   const [result] = await Promise.allSettled([work()]);
-  return { ms: Date.now() - started, result: result! };
+  return { ms: Date.now() - started, result: result };
 }
 
 function rejection(result: PromiseSettledResult<unknown>): unknown {

@@ -18,7 +18,7 @@ export const FIRST_RELEASE = "2026_11_01_0001_initial";
 export async function firstReleaseDatabase(fixture: DatabaseFixture, prefix: string, names: string[]): Promise<Map<string, number>> {
   const { db, kind } = connect(fixture.raw(), prefix);
   const { error } = await createMigrator(db, kind, prefix).migrateTo(FIRST_RELEASE);
-  if (error !== undefined) throw error;
+  if (error !== undefined) throw error as Error;
   return insertFirstReleaseUsers(db, kind, names);
 }
 
