@@ -78,7 +78,12 @@ const target = (name, measured, goal, met) => targets.push([name, measured, goal
 if (results.core) {
   const m = results.core.metrics;
   target("checkSession time vs hand-written cached statement (SQLite)", ratio(m.checkVsFloor), "<= 1.5x", m.checkVsFloor <= 1.5);
-  target(`validation time on ${m.sizes.large.toLocaleString("en-US")} vs ${m.sizes.small.toLocaleString("en-US")} live sessions`, ratio(m.largeVsSmall), "<= 1.3x", m.largeVsSmall <= 1.3);
+  target(
+    `validation time on ${m.sizes.large.toLocaleString("en-US")} vs ${m.sizes.small.toLocaleString("en-US")} live sessions`,
+    ratio(m.largeVsSmall),
+    "<= 1.3x",
+    m.largeVsSmall <= 1.3,
+  );
 }
 if (results.http) {
   const m = results.http.metrics;
@@ -99,7 +104,9 @@ if (results.memory) {
   target("heap growth per validation", `${fixed(m.heapPerValidation, 3)} bytes`, "< 1 byte (flat)", m.heapPerValidation < 1);
 }
 const summary = table(["target", "measured", "goal", "result"], targets);
-process.stdout.write(`\nTargets (ratios within this run)\n\n${summary.text}\n\nTotal time ${fixed(seconds, 0)} s${quick ? " (quick mode: figures mean nothing)" : ""}\n`);
+process.stdout.write(
+  `\nTargets (ratios within this run)\n\n${summary.text}\n\nTotal time ${fixed(seconds, 0)} s${quick ? " (quick mode: figures mean nothing)" : ""}\n`,
+);
 
 if (out !== null) {
   const cpu = cpus();
@@ -122,7 +129,14 @@ if (out !== null) {
     "",
     ...names.flatMap((name) => {
       const section = results[name];
-      return [`## ${section.title}`, "", section.table.md, "", ...section.notes.flatMap((note) => [note, ""]), ...(section.commands.length ? ["Command lines:", "", ...section.commands.map((c) => `    ${c}`), ""] : [])];
+      return [
+        `## ${section.title}`,
+        "",
+        section.table.md,
+        "",
+        ...section.notes.flatMap((note) => [note, ""]),
+        ...(section.commands.length ? ["Command lines:", "", ...section.commands.map((c) => `    ${c}`), ""] : []),
+      ];
     }),
   ].join("\n");
   writeFileSync(out, md);

@@ -91,7 +91,10 @@ try {
   const wrongMedian = plain.wrongMedian;
 
   // Throttled: one failure locks the username; every further attempt must be refused before hashing.
-  const guarded = new SessionManager({ database: `sqlite:${join(dir, "guarded.db")}`, throttle: { maxFailures: 1, baseLockoutSeconds: 600 } });
+  const guarded = new SessionManager({
+    database: `sqlite:${join(dir, "guarded.db")}`,
+    throttle: { maxFailures: 1, baseLockoutSeconds: 600 },
+  });
   await guarded.createUser("bob", PASSWORD);
   await guarded.authenticateUser("bob", "wrong password, same length..");
   const throttledTimes = [];
@@ -102,7 +105,9 @@ try {
   const throttledMedian = median(throttledTimes);
   // Far below one hash: a tenth of a wrong password's time leaves room for the database read.
   const noHash = throttledMedian < wrongMedian / 10;
-  console.log(`  throttled attempt median ${throttledMedian.toFixed(2)} ms (${((throttledMedian / wrongMedian) * 100).toFixed(1)}% of a wrong password): ${noHash ? "does not hash" : "SEEMS TO HASH"}`);
+  console.log(
+    `  throttled attempt median ${throttledMedian.toFixed(2)} ms (${((throttledMedian / wrongMedian) * 100).toFixed(1)}% of a wrong password): ${noHash ? "does not hash" : "SEEMS TO HASH"}`,
+  );
   failed = !sameCost || !noHash;
 } finally {
   rmSync(dir, { recursive: true, force: true });

@@ -45,7 +45,10 @@ export function loginPage(error) {
 
 /** The registration page. */
 export function registerPage(error) {
-  return layout("Register", `${credentialsForm("/register", "Create account", error)}<p>Have an account? <a href="/login">Sign in</a>.</p>`);
+  return layout(
+    "Register",
+    `${credentialsForm("/register", "Create account", error)}<p>Have an account? <a href="/login">Sign in</a>.</p>`,
+  );
 }
 
 /** The protected page: the user, their active sessions, and the sign-out buttons. */

@@ -19,10 +19,7 @@ export function isLive(policy: ExpiryPolicy, createdAt: number, expiresAt: numbe
 }
 
 /** What, if anything, validation at `now` has to write back. */
-export type Refresh =
-  | { kind: "none" }
-  | { kind: "renew"; expiresAt: number }
-  | { kind: "touch" };
+export type Refresh = { kind: "none" } | { kind: "renew"; expiresAt: number } | { kind: "touch" };
 
 // Shared answers: validation runs on every request and mostly has nothing to write.
 const NONE: Refresh = Object.freeze({ kind: "none" });

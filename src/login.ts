@@ -16,7 +16,12 @@ import { normalizeUsername, type NormalizedUsername } from "./usernames.js";
  * dummy one for an unknown user, padded to one cost; a success clears the throttle and upgrades a
  * hash made with other parameters.
  */
-export async function authenticate(ctx: ManagerContext, usernameInput: string, passwordInput: string, meta: SessionMeta): Promise<User | null> {
+export async function authenticate(
+  ctx: ManagerContext,
+  usernameInput: string,
+  passwordInput: string,
+  meta: SessionMeta,
+): Promise<User | null> {
   const name = normalizeUsername(usernameInput);
   const password = normalizePassword(passwordInput);
   // Input that no account can match is refused before any hashing: nothing about users leaks.

@@ -132,10 +132,12 @@ export class PasswordHasher {
   // queue limit: refusing it would refuse every unknown-user check until one got through.
   #dummy(): Promise<string> {
     const { memoryCost, timeCost, parallelism } = this.#options;
-    this.#dummyHash ??= hash(randomBytes(32).toString("base64url"), { algorithm: ARGON2ID, memoryCost, timeCost, parallelism }).catch((error: unknown) => {
-      this.#dummyHash = null;
-      throw error;
-    });
+    this.#dummyHash ??= hash(randomBytes(32).toString("base64url"), { algorithm: ARGON2ID, memoryCost, timeCost, parallelism }).catch(
+      (error: unknown) => {
+        this.#dummyHash = null;
+        throw error;
+      },
+    );
     return this.#dummyHash;
   }
 }

@@ -8,7 +8,14 @@ import { deleteExpiredBatch, deleteUserSessions, listUserSessions, sessionLookup
 import { clearThrottle, deleteStaleThrottles } from "./database/throttle.js";
 import { withMigrationTimeouts } from "./database/timeouts.js";
 import { rekeyUsernames, type RefusedUsername, type UsernameConflict, type UsernameKeyReport } from "./database/username-keys.js";
-import { deleteUserAndSessions, findUserById, findUserByName, insertUser, isUniqueViolation, updatePasswordHash } from "./database/users.js";
+import {
+  deleteUserAndSessions,
+  findUserById,
+  findUserByName,
+  insertUser,
+  isUniqueViolation,
+  updatePasswordHash,
+} from "./database/users.js";
 import { InvalidOptionsError, InvalidPasswordError, UserNotFoundError, UsernameTakenError } from "./errors.js";
 import { emitEvent } from "./events.js";
 import { MANAGER_BRAND, emitAuthEvent, signIn, startSession, validateToken } from "./internal.js";
@@ -110,7 +117,8 @@ export class SessionManager {
       kind: this.#kind,
       options: this.#options,
       passwords: new PasswordHasher(this.#options.password),
-      throttle: throttle === null ? null : Object.freeze({ maxFailures: throttle.maxFailures, steps: Object.freeze(lockoutSteps(throttle)) }),
+      throttle:
+        throttle === null ? null : Object.freeze({ maxFailures: throttle.maxFailures, steps: Object.freeze(lockoutSteps(throttle)) }),
       findSession: sessionLookup(this.#db, connection.readOne),
       get migrated() {
         return manager.#migrated;
@@ -559,7 +567,8 @@ export class SessionManager {
     const batchSize = options.batchSize ?? EXPIRED_BATCH_SIZE;
     // Zero or a negative size would never finish; a fraction reaches the database as a bad LIMIT.
     if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new InvalidOptionsError("batchSize must be a whole number of at least 1");
-    if (options.onProgress !== undefined && typeof options.onProgress !== "function") throw new InvalidOptionsError("onProgress must be a function");
+    if (options.onProgress !== undefined && typeof options.onProgress !== "function")
+      throw new InvalidOptionsError("onProgress must be a function");
     await this.#ready();
     const now = this.#now();
     let total = 0;

@@ -20,7 +20,11 @@ export function cleanSessionMeta(meta: SessionMeta): CleanMeta {
 
 function cleanMeta(value: unknown, max: number): string | null {
   if (typeof value !== "string") return null;
-  const clean = value.slice(0, max * 2).replace(UNPRINTABLE, "").slice(0, max).toWellFormed();
+  const clean = value
+    .slice(0, max * 2)
+    .replace(UNPRINTABLE, "")
+    .slice(0, max)
+    .toWellFormed();
   return clean === "" ? null : clean;
 }
 

@@ -98,7 +98,14 @@ async function postgresRun(url, sessions, options) {
     await client.query(
       `insert into ${prefix}auth_sessions (id, token_hash, user_id, created_at, expires_at, last_seen_at, ip, user_agent)
        select id, hash, $3, $4, $5, $6, '127.0.0.1', 'bench' from unnest($1::text[], $2::text[]) as t(id, hash)`,
-      [tokens.map(() => randomBytes(16).toString("base64url")), tokens.map(sha256Hex), rows[0].id, now - 60_000, now + 29 * 86_400_000, now],
+      [
+        tokens.map(() => randomBytes(16).toString("base64url")),
+        tokens.map(sha256Hex),
+        rows[0].id,
+        now - 60_000,
+        now + 29 * 86_400_000,
+        now,
+      ],
     );
     const text = SESSION_SQL.replace("?", "$1").replaceAll("auth_", `${prefix}auth_`);
     const floor = async (token) => {
@@ -107,7 +114,10 @@ async function postgresRun(url, sessions, options) {
       if (row === undefined || Number(row.expires_at) <= Date.now()) return null;
       return { user: { id: row.user_id, username: row.username, createdAt: new Date(Number(row.user_created_at)) } };
     };
-    const samples = await measure({ floor: { operation: floor, tokens }, checkSession: { operation: (token) => sm.checkSession(token), tokens } }, options);
+    const samples = await measure(
+      { floor: { operation: floor, tokens }, checkSession: { operation: (token) => sm.checkSession(token), tokens } },
+      options,
+    );
     return { ...medians(samples), checkVsFloor: pairedRatio(samples.floor, samples.checkSession) };
   } finally {
     for (const name of ["auth_sessions", "auth_login_throttle", "auth_users", "auth_migrations", "auth_migrations_lock"]) {
@@ -132,8 +142,13 @@ export async function coreSection({ quick, dir, postgresUrl, log }) {
   const rows = [];
   const us = (opsPerSecond) => 1e6 / opsPerSecond;
   const row = (label, r) => {
-    rows.push([label, `${integer(r.floor)} (${fixed(us(r.floor))} us)`, `${integer(r.checkSession)} (${fixed(us(r.checkSession))} us)`,
-      r.validateSession === undefined ? "-" : `${integer(r.validateSession)} (${fixed(us(r.validateSession))} us)`, ratio(r.checkVsFloor)]);
+    rows.push([
+      label,
+      `${integer(r.floor)} (${fixed(us(r.floor))} us)`,
+      `${integer(r.checkSession)} (${fixed(us(r.checkSession))} us)`,
+      r.validateSession === undefined ? "-" : `${integer(r.validateSession)} (${fixed(us(r.validateSession))} us)`,
+      ratio(r.checkVsFloor),
+    ]);
   };
   row(`SQLite, ${integer(small)} sessions`, smallResult);
   row(`SQLite, ${integer(large)} sessions`, largeResult);
@@ -145,12 +160,17 @@ export async function coreSection({ quick, dir, postgresUrl, log }) {
   }
   return {
     title: `Core: operations per second in-process, one at a time, medians of ${options.rounds} interleaved rounds of ${integer(options.batch)}`,
-    table: table(["database", "hand-written floor ops/s", "checkSession ops/s", "validateSession ops/s", "checkSession time vs floor"], rows),
+    table: table(
+      ["database", "hand-written floor ops/s", "checkSession ops/s", "validateSession ops/s", "checkSession time vs floor"],
+      rows,
+    ),
     notes: [
       `Validation time on ${integer(large)} live sessions vs ${integer(small)}: ${ratio(largeVsSmall)} (checkSession).`,
       "Ratios are the median over rounds of each round's ratio; the 1,000 and the large table are measured in the same rounds.",
       "Floor: sha256 of the token, a cached better-sqlite3 statement (`get`) joining session and user, the expiry check and the same `{ user, session }` objects, called synchronously." +
-        (postgresUrl ? " On PostgreSQL: a named (server-side prepared) statement through one pg client." : " PostgreSQL: not run (no SESSION_BENCH_POSTGRES_URL)."),
+        (postgresUrl
+          ? " On PostgreSQL: a named (server-side prepared) statement through one pg client."
+          : " PostgreSQL: not run (no SESSION_BENCH_POSTGRES_URL)."),
     ],
     metrics: {
       small: smallResult,

@@ -62,7 +62,11 @@ export async function httpSection({ quick, dir, generator, log }) {
       const floor = of("floor");
       const ours = of("ours");
       // Ratios are taken within each round, then the median over rounds.
-      const perRound = (a, b) => pairedRatio(a.map((sample) => sample.rps), b.map((sample) => sample.rps));
+      const perRound = (a, b) =>
+        pairedRatio(
+          a.map((sample) => sample.rps),
+          b.map((sample) => sample.rps),
+        );
       const m = {
         bareRps: median(bare.map((s) => s.rps)),
         floorRps: median(floor.map((s) => s.rps)),
@@ -96,7 +100,14 @@ export async function httpSection({ quick, dir, generator, log }) {
         `Revocation through another process, then one GET /me per server: ${refused.map((r) => `${r.server} ${r.status}`).join(", ")} (${revokedOk ? "all refused" : "NOT all refused"}).`,
       ],
       metrics: { ...metrics, revokedOk },
-      commands: [commandLine(generator, { url: "http://127.0.0.1:PORT/me", connections: CONNECTIONS, seconds, headers: { Cookie: "session=TOKEN" } })],
+      commands: [
+        commandLine(generator, {
+          url: "http://127.0.0.1:PORT/me",
+          connections: CONNECTIONS,
+          seconds,
+          headers: { Cookie: "session=TOKEN" },
+        }),
+      ],
     };
   } finally {
     await Promise.all(servers.map((server) => server.stop()));

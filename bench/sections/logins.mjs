@@ -81,7 +81,10 @@ export async function loginSection({ quick, dir, generator, log }) {
       quietRps: median(quiet.map((p) => p.getRps)),
       burstRps: median(burst.map((p) => p.getRps)),
       burstLoginMedian: median(burst.flatMap((p) => p.logins)),
-      burstLoginP99: percentile(burst.flatMap((p) => p.logins), 99),
+      burstLoginP99: percentile(
+        burst.flatMap((p) => p.logins),
+        99,
+      ),
       burstLogins: burst.reduce((sum, p) => sum + p.logins.length, 0),
       throughput,
       allowed,
@@ -105,7 +108,14 @@ export async function loginSection({ quick, dir, generator, log }) {
           `(concurrency ${concurrency} / ${fixed(verifyMs, 1)} ms per argon2id verify at m=19456, t=2, p=1): ${ratio(m.throughputRatio)}.`,
       ],
       metrics: m,
-      commands: [commandLine(generator, { url: "http://127.0.0.1:PORT/me", connections: CONNECTIONS, seconds, headers: { Cookie: "session=TOKEN" } })],
+      commands: [
+        commandLine(generator, {
+          url: "http://127.0.0.1:PORT/me",
+          connections: CONNECTIONS,
+          seconds,
+          headers: { Cookie: "session=TOKEN" },
+        }),
+      ],
     };
   } finally {
     await server.stop();

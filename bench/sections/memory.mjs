@@ -22,7 +22,13 @@ export async function memorySection({ quick, dir }) {
   const heapGrowth = after.heapUsed - before.heapUsed;
   const rssGrowth = after.rss - before.rss;
   const rows = [
-    ["heap used", megabytes(before.heapUsed), checkpoints.map((c) => megabytes(c.heapUsed)).join(", "), megabytes(heapGrowth), fixed(heapGrowth / count, 3)],
+    [
+      "heap used",
+      megabytes(before.heapUsed),
+      checkpoints.map((c) => megabytes(c.heapUsed)).join(", "),
+      megabytes(heapGrowth),
+      fixed(heapGrowth / count, 3),
+    ],
     ["RSS", megabytes(before.rss), checkpoints.map((c) => megabytes(c.rss)).join(", "), megabytes(rssGrowth), fixed(rssGrowth / count, 3)],
   ];
   return {

@@ -12,7 +12,9 @@ const GLOBAL_OPTION_HELP = [
 export function usageLine(command: CommandName | null): string {
   if (command === null) return `usage: ${BIN} <command> [options]  (commands: ${Object.keys(COMMANDS).join(", ")})`;
   const spec = COMMANDS[command];
-  const extra = Object.keys(spec.options).map((option) => ` [--${option} N]`).join("");
+  const extra = Object.keys(spec.options)
+    .map((option) => ` [--${option} N]`)
+    .join("");
   return `usage: ${BIN} ${[command, ...spec.args].join(" ")} [--database URL]${extra}`;
 }
 

@@ -83,7 +83,10 @@ class HiddenLineReader {
         for (let i = 0; i < chars.length; i++) {
           const char = chars[i]!;
           if (char === "\r" || char === "\n" || (char === "\u0004" && value !== "")) {
-            this.#pending = chars.slice(i + 1).join("").replace(/^\n/, "");
+            this.#pending = chars
+              .slice(i + 1)
+              .join("")
+              .replace(/^\n/, "");
             finish();
             resolve(value);
             return true;

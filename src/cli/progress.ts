@@ -43,7 +43,10 @@ export class ProgressBar {
 
 /** The text of one progress line, at most `columns` wide. */
 export function renderProgress(done: number, total: number | null, label: string, columns: number): string {
-  const count = total === null ? `${done.toLocaleString("en-US")} ${label}` : `${done.toLocaleString("en-US")}/${total.toLocaleString("en-US")} ${label}`;
+  const count =
+    total === null
+      ? `${done.toLocaleString("en-US")} ${label}`
+      : `${done.toLocaleString("en-US")}/${total.toLocaleString("en-US")} ${label}`;
   if (total === null) return count.slice(0, columns - 1);
   const fraction = total === 0 ? 1 : Math.min(1, done / total);
   const percent = `${Math.floor(fraction * 100)}%`.padStart(4);

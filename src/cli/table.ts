@@ -7,9 +7,7 @@ export function formatTable(header: readonly string[], rows: readonly (readonly 
   const widths = header.map((_, column) => Math.max(...all.map((row) => width(row[column] ?? ""))));
   return all
     .map((row) =>
-      row
-        .map((cell, column) => (column === row.length - 1 ? cell : cell + " ".repeat(widths[column]! - width(cell))))
-        .join("  "),
+      row.map((cell, column) => (column === row.length - 1 ? cell : cell + " ".repeat(widths[column]! - width(cell)))).join("  "),
     )
     .join("\n");
 }

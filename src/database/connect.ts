@@ -31,7 +31,8 @@ const SQLITE_BUSY_TIMEOUT_MS = 5000;
 const SQLITE_CACHE_KIB = 64 * 1024;
 
 /** Opens a database from a URL, or adopts a caller's Kysely instance without owning it. */
-export function connect(database: string | Kysely<any>, tablePrefix: string): Connection { // eslint-disable-line @typescript-eslint/no-explicit-any
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- Kysely types migrations and foreign instances as Kysely<any>
+export function connect(database: string | Kysely<any>, tablePrefix: string): Connection {
   const plugins = tablePrefix === "" ? [] : [new TablePrefixPlugin(tablePrefix)];
   if (typeof database !== "string") {
     // The caller's plugins (CamelCasePlugin, WithSchemaPlugin…) would rewrite our column names.
@@ -103,7 +104,12 @@ function postgresDialect(url: string): Dialect {
     pool: async () => {
       const pg = await loadPeer<typeof Pg>("pg", "PostgreSQL", () => import("pg"));
       const Pool = pg.Pool ?? (pg as unknown as { default: typeof Pg }).default.Pool;
-      return openPostgresPool(Pool, { connectionString, ...rest, connectionTimeoutMillis: connectionTimeoutMillis!, queryTimeout: queryTimeout! });
+      return openPostgresPool(Pool, {
+        connectionString,
+        ...rest,
+        connectionTimeoutMillis: connectionTimeoutMillis!,
+        queryTimeout: queryTimeout!,
+      });
     },
   });
 }

@@ -11,7 +11,8 @@ import { rekeyUsernames, type UsernameKeyReport } from "./username-keys.js";
 function migrations(kind: DialectKind, prefix: string, onReport: (report: UsernameKeyReport) => void): Record<string, Migration> {
   return {
     "2026_11_01_0001_initial": {
-      async up(db: Kysely<any>): Promise<void> { // eslint-disable-line @typescript-eslint/no-explicit-any
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any -- Kysely types migrations and foreign instances as Kysely<any>
+      async up(db: Kysely<any>): Promise<void> {
         // MySQL's default collations treat "a" and "á" (and trailing spaces) as equal; every
         // comparison the library makes must be exact, so its tables use the binary collation.
         const tableOptions = kind === "mysql" ? sql`character set utf8mb4 collate utf8mb4_bin` : sql``;
@@ -60,7 +61,8 @@ function migrations(kind: DialectKind, prefix: string, onReport: (report: Userna
     // rows that would merge with another user, or whose name is now refused, keep their keys and
     // are reported by migrate(). Login throttle rows under an old key are left to expire.
     "2026_11_20_0001_username_case_folding": {
-      async up(db: Kysely<any>): Promise<void> { // eslint-disable-line @typescript-eslint/no-explicit-any
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any -- Kysely types migrations and foreign instances as Kysely<any>
+      async up(db: Kysely<any>): Promise<void> {
         onReport(await rekeyUsernames(db as Kysely<Database>, kind));
       },
     },
@@ -90,7 +92,8 @@ export function createMigrator(
  * writer that loses the race can see SQLITE_BUSY at once (instead of waiting) or find a migration
  * applied under it, so the whole idempotent step is tried again.
  */
-export async function migrateToLatest(db: Kysely<any>, kind: DialectKind, prefix: string): Promise<UsernameKeyReport | null> { // eslint-disable-line @typescript-eslint/no-explicit-any
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- Kysely types migrations and foreign instances as Kysely<any>
+export async function migrateToLatest(db: Kysely<any>, kind: DialectKind, prefix: string): Promise<UsernameKeyReport | null> {
   // The report of the username re-key when this call applied that migration, else null; an
   // attempt that failed and was rolled back does not count.
   let report: UsernameKeyReport | null = null;

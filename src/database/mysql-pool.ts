@@ -54,7 +54,11 @@ export function openMysqlPool(createPool: (options: PoolOptions) => Pool, settin
       pool.getConnection((error, connection) => {
         if (error) {
           const timedOut = errorFields(error).code === "ETIMEDOUT";
-          const reported = timedOut ? new DatabaseTimeoutError(`no MySQL connection within ${settings.connectTimeout} ms: the server did not answer`, { cause: error }) : error;
+          const reported = timedOut
+            ? new DatabaseTimeoutError(`no MySQL connection within ${settings.connectTimeout} ms: the server did not answer`, {
+                cause: error,
+              })
+            : error;
           callback(reported, undefined as unknown as MysqlPoolConnection);
           return;
         }

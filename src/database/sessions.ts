@@ -87,7 +87,9 @@ export async function updateSessionTimes(
 ): Promise<void> {
   await db
     .updateTable("auth_sessions")
-    .set(times.expiresAt === undefined ? { last_seen_at: times.lastSeenAt } : { expires_at: times.expiresAt, last_seen_at: times.lastSeenAt })
+    .set(
+      times.expiresAt === undefined ? { last_seen_at: times.lastSeenAt } : { expires_at: times.expiresAt, last_seen_at: times.lastSeenAt },
+    )
     .where("id", "=", id)
     .execute();
 }
@@ -137,7 +139,11 @@ export async function deleteExpiredBatch(db: Kysely<Database>, now: number, limi
   if (rows.length === 0) return 0;
   const result = await db
     .deleteFrom("auth_sessions")
-    .where("id", "in", rows.map((row) => row.id))
+    .where(
+      "id",
+      "in",
+      rows.map((row) => row.id),
+    )
     .where("expires_at", "<=", now)
     .executeTakeFirst();
   return Number(result.numDeletedRows);

@@ -19,7 +19,13 @@ export type Reservation = { reserved: true } | { reserved: false; lockedUntil: n
  * however many attempts arrive at once, in any number of processes, at most `maxFailures` are
  * reserved before the lockout applies, and the rest are refused without hashing.
  */
-export async function reserveAttempt(db: Kysely<Database>, kind: DialectKind, usernameKey: string, now: number, schedule: LockoutSchedule): Promise<Reservation> {
+export async function reserveAttempt(
+  db: Kysely<Database>,
+  kind: DialectKind,
+  usernameKey: string,
+  now: number,
+  schedule: LockoutSchedule,
+): Promise<Reservation> {
   if (kind === "mysql") return reserveWithRowLock(db, usernameKey, now, schedule);
   // One upsert: SQLite takes the write lock for the statement, PostgreSQL the row lock of the
   // conflicting row, so no two reservations read the same count.

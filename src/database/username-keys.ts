@@ -49,7 +49,7 @@ const BATCH_SIZE = 500;
 export async function rekeyUsernames(db: Kysely<Database>, kind: DialectKind): Promise<UsernameKeyReport> {
   const stale: StaleRow[] = [];
   const refused: RefusedUsername[] = [];
-  for (let after = 0; ; ) {
+  for (let after = 0; ;) {
     const rows = await db
       .selectFrom("auth_users")
       .select(["id", "username", "username_key"])

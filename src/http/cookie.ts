@@ -51,7 +51,7 @@ export function readSessionCookieValues(cookieHeader: string | null | undefined,
   const values: string[] = [];
   // Pair by pair without splitting the whole header: a hostile one may be large (Node.js allows
   // 16 KiB of headers by default, apps raise it), and only a few values are ever wanted.
-  for (let start = 0; start < cookieHeader.length && values.length < MAX_COOKIE_VALUES; ) {
+  for (let start = 0; start < cookieHeader.length && values.length < MAX_COOKIE_VALUES;) {
     let end = cookieHeader.indexOf(";", start);
     if (end === -1) end = cookieHeader.length;
     // Within the pair only: a search past its end would make a header of many "="-less pairs quadratic.

@@ -43,7 +43,11 @@ export function refusedOrigin(headers: CsrfHeaders, expected: () => string, trus
  * behind a proxy the framework may see another scheme or host than the browser used.
  */
 export function isRefusedByCsrf<R>(options: ResolvedMiddlewareOptions, reader: RequestReader<R>, req: R): boolean {
-  const headers = { origin: reader.header(req, "origin"), referer: reader.header(req, "referer"), secFetchSite: reader.header(req, "sec-fetch-site") };
+  const headers = {
+    origin: reader.header(req, "origin"),
+    referer: reader.header(req, "referer"),
+    secFetchSite: reader.header(req, "sec-fetch-site"),
+  };
   // Computed only when a header names an origin: most requests never need it.
   const expected = (): string => options.origin ?? originOf(reader.origin(req));
   const seen = refusedOrigin(headers, expected, options.trustedOrigins);

@@ -23,7 +23,12 @@ export function unauthorized(handler: ResolvedHandlerOptions): HttpResult {
  * Logs in with the body's username and password. The session cookies already on the request are
  * revoked first, so that a session planted before login never becomes an authenticated one.
  */
-export async function login<R>(state: RequestSession, handler: ResolvedHandlerOptions, reader: RequestReader<R>, req: R): Promise<HttpResult> {
+export async function login<R>(
+  state: RequestSession,
+  handler: ResolvedHandlerOptions,
+  reader: RequestReader<R>,
+  req: R,
+): Promise<HttpResult> {
   const { options } = state;
   // Before the body and the database: a cross-site sign-in costs nothing to refuse.
   if (isCrossSiteSignIn(options, reader, req)) return FORBIDDEN;
@@ -34,8 +39,10 @@ export async function login<R>(state: RequestSession, handler: ResolvedHandlerOp
   try {
     started = await options.manager[signIn](credentials.username, credentials.password, meta(reader, req));
   } catch (error) {
-    if (hasCode(error, "login_throttled")) return failure(handler, 429, "too_many_attempts", clearing(options, reader, req, previous), retryAfter(error));
-    if (hasCode(error, "service_busy")) return failure(handler, 503, "service_busy", clearing(options, reader, req, previous), retryAfter(error));
+    if (hasCode(error, "login_throttled"))
+      return failure(handler, 429, "too_many_attempts", clearing(options, reader, req, previous), retryAfter(error));
+    if (hasCode(error, "service_busy"))
+      return failure(handler, 503, "service_busy", clearing(options, reader, req, previous), retryAfter(error));
     throw error;
   }
   // One answer for an unknown user and a wrong password: the response tells nobody which usernames exist.
@@ -44,7 +51,12 @@ export async function login<R>(state: RequestSession, handler: ResolvedHandlerOp
 }
 
 /** Creates the user from the body's username and password and logs them in. */
-export async function register<R>(state: RequestSession, handler: ResolvedHandlerOptions, reader: RequestReader<R>, req: R): Promise<HttpResult> {
+export async function register<R>(
+  state: RequestSession,
+  handler: ResolvedHandlerOptions,
+  reader: RequestReader<R>,
+  req: R,
+): Promise<HttpResult> {
   const { options } = state;
   if (isCrossSiteSignIn(options, reader, req)) return FORBIDDEN;
   const credentials = await readCredentials(reader, req);
@@ -67,7 +79,12 @@ export async function register<R>(state: RequestSession, handler: ResolvedHandle
  * Ends the request's session, if any, and clears the cookie: 204, or 303 to `redirectTo`. Every
  * value of the cookie is revoked: the user asked to be signed out, whichever one is theirs.
  */
-export async function logout<R>(state: RequestSession, handler: ResolvedHandlerOptions, reader: RequestReader<R>, req: R): Promise<HttpResult> {
+export async function logout<R>(
+  state: RequestSession,
+  handler: ResolvedHandlerOptions,
+  reader: RequestReader<R>,
+  req: R,
+): Promise<HttpResult> {
   const { options } = state;
   for (const token of tokensOf(state)) await options.manager.logout(token);
   const headers: Array<[string, string]> = [["Set-Cookie", options.cookie.clear(isHttps(options, reader, req))]];
@@ -135,14 +152,43 @@ function meta<R>(reader: RequestReader<R>, req: R): SessionMeta {
 }
 
 /** The answer to a sign-in: the session cookie, with the user as JSON or a 303 to `redirectTo`. */
-function signedIn<R>(options: ResolvedMiddlewareOptions, handler: ResolvedHandlerOptions, reader: RequestReader<R>, req: R, user: User, started: StartedSession, status: number): HttpResult {
+function signedIn<R>(
+  options: ResolvedMiddlewareOptions,
+  handler: ResolvedHandlerOptions,
+  reader: RequestReader<R>,
+  req: R,
+  user: User,
+  started: StartedSession,
+  status: number,
+): HttpResult {
   const { token, session } = started;
   const cookie = options.cookie.set(token, session.expiresAt, session.createdAt, isHttps(options, reader, req));
-  if (handler.redirectTo !== null) return { status: 303, headers: [["Set-Cookie", cookie], ["Location", handler.redirectTo]], body: null };
-  return { status, headers: [["Set-Cookie", cookie], ["Cache-Control", "no-store"]], body: { user: serializeUser(user) } };
+  if (handler.redirectTo !== null)
+    return {
+      status: 303,
+      headers: [
+        ["Set-Cookie", cookie],
+        ["Location", handler.redirectTo],
+      ],
+      body: null,
+    };
+  return {
+    status,
+    headers: [
+      ["Set-Cookie", cookie],
+      ["Cache-Control", "no-store"],
+    ],
+    body: { user: serializeUser(user) },
+  };
 }
 
-function failure(handler: ResolvedHandlerOptions, status: number, code: string, headers: Array<[string, string]>, extra: Array<[string, string]> = []): HttpResult {
+function failure(
+  handler: ResolvedHandlerOptions,
+  status: number,
+  code: string,
+  headers: Array<[string, string]>,
+  extra: Array<[string, string]> = [],
+): HttpResult {
   if (handler.failureRedirectTo !== null) {
     const separator = handler.failureRedirectTo.includes("?") ? "&" : "?";
     return { status: 303, headers: [...headers, ["Location", `${handler.failureRedirectTo}${separator}error=${code}`]], body: null };

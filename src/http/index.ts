@@ -1,6 +1,13 @@
 /** The framework-neutral request logic the adapters translate; not a public entry point. */
 export { BODY_LIMIT_BYTES, readCredentials, type Credentials, type CredentialsResult } from "./credentials.js";
-export { cookiePrefix, MAX_COOKIE_VALUES, readSessionCookie, readSessionCookieValues, SessionCookie, type CookieAttributes } from "./cookie.js";
+export {
+  cookiePrefix,
+  MAX_COOKIE_VALUES,
+  readSessionCookie,
+  readSessionCookieValues,
+  SessionCookie,
+  type CookieAttributes,
+} from "./cookie.js";
 export { FORBIDDEN, isRefusedByCsrf, isUnsafeMethod, refusedOrigin, type CsrfHeaders } from "./csrf.js";
 export { login, logout, register, serializeUser, unauthorized } from "./handlers.js";
 export { authenticate, boundRequest, isHttps } from "./middleware.js";

@@ -188,7 +188,9 @@ export function resolveMiddlewareOptions(options: SessionMiddlewareOptions = {})
   if (!Array.isArray(trusted)) throw new InvalidOptionsError("trustedOrigins must be an array of origins");
   for (const entry of trusted) {
     if (!isOrigin(entry)) {
-      throw new InvalidOptionsError(`trustedOrigins entries must be origins such as "https://app.example.com", got ${JSON.stringify(entry)}`);
+      throw new InvalidOptionsError(
+        `trustedOrigins entries must be origins such as "https://app.example.com", got ${JSON.stringify(entry)}`,
+      );
     }
   }
   const csrf = options.csrf ?? true;
@@ -201,7 +203,14 @@ export function resolveMiddlewareOptions(options: SessionMiddlewareOptions = {})
     trustedOrigins: new Set(trusted),
   };
   // The two shared answers point back to these options, for the handlers: set once, then frozen.
-  const anonymous: RequestSession = Object.freeze({ options: resolved as ResolvedMiddlewareOptions, user: null, session: null, tokens: null, setCookie: null, forbidden: false });
+  const anonymous: RequestSession = Object.freeze({
+    options: resolved as ResolvedMiddlewareOptions,
+    user: null,
+    session: null,
+    tokens: null,
+    setCookie: null,
+    forbidden: false,
+  });
   resolved.anonymous = anonymous;
   resolved.refused = Object.freeze({ ...anonymous, forbidden: true });
   return Object.freeze(resolved as ResolvedMiddlewareOptions);

@@ -6,7 +6,6 @@ import { isRefusedByCsrf, isUnsafeMethod } from "./csrf.js";
 import type { RequestSession, ResolvedMiddlewareOptions } from "./middleware-options.js";
 import type { RequestReader } from "./request.js";
 
-
 /**
  * Reads the session cookie, applies the CSRF check, validates the session and says which cookie
  * to send back, remembering the answer for the handlers. Synchronous when the manager's
@@ -14,7 +13,11 @@ import type { RequestReader } from "./request.js";
  * the route in the same tick; else a promise. Database errors reject: a broken database must
  * never look like "signed out".
  */
-export function authenticate<R extends object>(options: ResolvedMiddlewareOptions, reader: RequestReader<R>, req: R): RequestSession | Promise<RequestSession> {
+export function authenticate<R extends object>(
+  options: ResolvedMiddlewareOptions,
+  reader: RequestReader<R>,
+  req: R,
+): RequestSession | Promise<RequestSession> {
   const tokens = readSessionCookieValues(reader.header(req, "cookie"), options.cookie.name);
   // Without the cookie there is nothing to look up and nothing a forged request could ride on.
   if (tokens === null) return remember(req, options.anonymous);
@@ -36,7 +39,12 @@ export function authenticate<R extends object>(options: ResolvedMiddlewareOption
  * the first that validates is the session. The cookie is cleared only when none does, or a
  * planted value would sign the user out.
  */
-async function firstLiveSession<R extends object>(options: ResolvedMiddlewareOptions, reader: RequestReader<R>, req: R, tokens: readonly string[]): Promise<RequestSession> {
+async function firstLiveSession<R extends object>(
+  options: ResolvedMiddlewareOptions,
+  reader: RequestReader<R>,
+  req: R,
+  tokens: readonly string[],
+): Promise<RequestSession> {
   for (const token of tokens) {
     const check = await options.manager[validateToken](token);
     if (check !== null) return remember(req, requestSession(options, reader, req, tokens, token, check));
@@ -44,13 +52,28 @@ async function firstLiveSession<R extends object>(options: ResolvedMiddlewareOpt
   return remember(req, requestSession(options, reader, req, tokens, tokens[0]!, null));
 }
 
-function requestSession<R>(options: ResolvedMiddlewareOptions, reader: RequestReader<R>, req: R, tokens: string | readonly string[], token: string, check: SessionCheck | null): RequestSession {
-  if (check === null) return { options, user: null, session: null, tokens, setCookie: options.cookie.clear(isHttps(options, reader, req)), forbidden: false };
+function requestSession<R>(
+  options: ResolvedMiddlewareOptions,
+  reader: RequestReader<R>,
+  req: R,
+  tokens: string | readonly string[],
+  token: string,
+  check: SessionCheck | null,
+): RequestSession {
+  if (check === null)
+    return { options, user: null, session: null, tokens, setCookie: options.cookie.clear(isHttps(options, reader, req)), forbidden: false };
   const { user, session } = check;
   if (session.renewed !== true) return { options, user, session, tokens, setCookie: null, forbidden: false };
   // A renewal has just written lastSeenAt with the manager's own clock: the cookie's reference time.
   const now = session.lastSeenAt ?? session.createdAt;
-  return { options, user, session, tokens, setCookie: options.cookie.set(token, session.expiresAt, now, isHttps(options, reader, req)), forbidden: false };
+  return {
+    options,
+    user,
+    session,
+    tokens,
+    setCookie: options.cookie.set(token, session.expiresAt, now, isHttps(options, reader, req)),
+    forbidden: false,
+  };
 }
 
 /**

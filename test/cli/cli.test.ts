@@ -126,7 +126,14 @@ describe("session-manager CLI: help, version and usage errors", () => {
       expect(result.code).toBe(0);
       expect(result.stderr).toBe("");
       expect(result.stdout).toMatch(/^usage: session-manager <command> \[options\]/);
-      for (const command of ["migrate", "create-user USERNAME", "delete-user USERNAME", "list-sessions USERNAME", "revoke USERNAME", "cleanup"]) {
+      for (const command of [
+        "migrate",
+        "create-user USERNAME",
+        "delete-user USERNAME",
+        "list-sessions USERNAME",
+        "revoke USERNAME",
+        "cleanup",
+      ]) {
         expect(result.stdout).toContain(`  ${command} `);
       }
       expect(result.stdout).toContain("--database URL");
@@ -232,7 +239,11 @@ describe("session-manager CLI: database selection", () => {
     const url = `sqlite:${join(dir, "missing.db")}`;
     const commands = [["list-sessions", "alice"], ["revoke", "alice"], ["delete-user", "alice"], ["cleanup"]];
     for (const result of await Promise.all(commands.map((args) => run([...args, "--database", url])))) {
-      expectOneLineError(result, 1, `no SQLite database at ${join(dir, "missing.db")}: check --database, or run "session-manager migrate" to create it`);
+      expectOneLineError(
+        result,
+        1,
+        `no SQLite database at ${join(dir, "missing.db")}: check --database, or run "session-manager migrate" to create it`,
+      );
     }
     expect(existsSync(join(dir, "missing.db"))).toBe(false);
   });
@@ -253,12 +264,28 @@ describe("session-manager CLI: database selection", () => {
     }
 
     const listed = await run(["list-sessions", "alice", "--database", url]);
-    expect({ code: listed.code, stderr: listed.stderr, rows: listed.stdout.trimEnd().split("\n").length }).toEqual({ code: 0, stderr: "", rows: 3 });
-    expect(await run(["revoke", "alice", "--database", url])).toEqual({ code: 0, stdout: expect.stringContaining("2 sessions"), stderr: "" });
+    expect({ code: listed.code, stderr: listed.stderr, rows: listed.stdout.trimEnd().split("\n").length }).toEqual({
+      code: 0,
+      stderr: "",
+      rows: 3,
+    });
+    expect(await run(["revoke", "alice", "--database", url])).toEqual({
+      code: 0,
+      stdout: expect.stringContaining("2 sessions"),
+      stderr: "",
+    });
     const cleaned = await run(["cleanup", "--database", url]);
     expect({ code: cleaned.code, stderr: cleaned.stderr }).toEqual({ code: 0, stderr: "" });
-    expect(await run(["delete-user", "alice", "--database", url])).toEqual({ code: 0, stdout: expect.stringContaining("alice"), stderr: "" });
-    expect(await run(["list-sessions", "alice", "--database", url])).toEqual({ code: 1, stdout: "", stderr: 'error: no user named "alice"\n' });
+    expect(await run(["delete-user", "alice", "--database", url])).toEqual({
+      code: 0,
+      stdout: expect.stringContaining("alice"),
+      stderr: "",
+    });
+    expect(await run(["list-sessions", "alice", "--database", url])).toEqual({
+      code: 1,
+      stdout: "",
+      stderr: 'error: no user named "alice"\n',
+    });
   });
 
   it("refuses a sqlite: URL with an unknown query parameter on one line with exit 1", async () => {
@@ -271,11 +298,20 @@ describe("session-manager CLI: database selection", () => {
   it("reports a SQLite path in a directory that does not exist", async () => {
     const url = `sqlite:${join(dir, "no-such-dir", "sessions.db")}`;
     expectOneLineError(await run(["migrate", "--database", url]), 1, "Cannot open database because the directory does not exist");
-    expectOneLineError(await run(["create-user", "alice", "--database", url], { input: `${PASSWORD}\n` }), 1, "Cannot open database because the directory does not exist");
+    expectOneLineError(
+      await run(["create-user", "alice", "--database", url], { input: `${PASSWORD}\n` }),
+      1,
+      "Cannot open database because the directory does not exist",
+    );
   });
 
   const servers = [
-    { name: "PostgreSQL", url: postgresUrl, database: testDatabase("postgres"), missing: (db: string) => `database "${db}" does not exist` },
+    {
+      name: "PostgreSQL",
+      url: postgresUrl,
+      database: testDatabase("postgres"),
+      missing: (db: string) => `database "${db}" does not exist`,
+    },
     { name: "MySQL", url: mysqlUrl, database: testDatabase("mysql"), missing: (db: string) => `Unknown database '${db}'` },
   ];
   for (const server of servers) {
@@ -310,8 +346,7 @@ describeEachDatabase(
   "session-manager CLI",
   (fixture) => {
     const cli = (args: string[], options: RunOptions = {}): Promise<Result> => run([...args, "--database", fixture.url], options);
-    const pastManager = (days: number): SessionManager =>
-      fixture.manager({ clock: () => new Date(Date.now() - days * DAY_MS) });
+    const pastManager = (days: number): SessionManager => fixture.manager({ clock: () => new Date(Date.now() - days * DAY_MS) });
 
     async function userWithSessions(count: number, meta: { ip?: string; userAgent?: string } = {}) {
       const manager = fixture.manager();
@@ -409,7 +444,13 @@ describeEachDatabase(
       const iso = (date: Date | null): string => `${date!.toISOString().slice(0, 16)}Z`;
       sessions.forEach((session, index) => {
         const cells = lines[index + 1]!.split(/ {2,}/);
-        expect(cells.slice(0, 5)).toEqual([session.id.slice(0, 8), iso(session.createdAt), iso(session.lastSeenAt), iso(session.expiresAt), session.ip]);
+        expect(cells.slice(0, 5)).toEqual([
+          session.id.slice(0, 8),
+          iso(session.createdAt),
+          iso(session.lastSeenAt),
+          iso(session.expiresAt),
+          session.ip,
+        ]);
         expect(lines[index + 1]).not.toContain(session.id.slice(8, 16));
       });
       expect(lines[1]).toContain("curl/8.5.0");
@@ -426,7 +467,11 @@ describeEachDatabase(
 
     it("list-sessions says so when there are no active sessions", async () => {
       const { user } = await userWithSessions(0);
-      expect(await cli(["list-sessions", user.username])).toEqual({ code: 0, stdout: `no active sessions for "${user.username}"\n`, stderr: "" });
+      expect(await cli(["list-sessions", user.username])).toEqual({
+        code: 0,
+        stdout: `no active sessions for "${user.username}"\n`,
+        stderr: "",
+      });
     });
 
     it("list-sessions, revoke and delete-user report an unknown user with exit 1", async () => {
@@ -499,10 +544,13 @@ describeEachDatabase(
     terminalIt("create-user asks twice on a terminal without echo, with backspace", async () => {
       const name = uniqueName();
       const typed = "correct horsf\u007fe battery";
-      const result = await runInTerminal(["create-user", name, "--database", fixture.url], [
-        { when: "Password: ", type: `${typed}\r` },
-        { when: "Repeat password: ", type: `${PASSWORD}\r` },
-      ]);
+      const result = await runInTerminal(
+        ["create-user", name, "--database", fixture.url],
+        [
+          { when: "Password: ", type: `${typed}\r` },
+          { when: "Repeat password: ", type: `${PASSWORD}\r` },
+        ],
+      );
       expect(result.code).toBe(0);
       expect(result.stdout).toMatch(new RegExp(`^Password: \\nRepeat password: \\ncreated user "${name}" with id \\d+\\n$`));
       expect(result.stdout).not.toContain("horse");

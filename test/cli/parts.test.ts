@@ -98,7 +98,15 @@ describe("readPassword from a pipe", () => {
 
 describe("layout", () => {
   it("aligns columns without trailing blanks", () => {
-    expect(formatTable(["A", "LONG"], [["wide cell", "x"], ["b", "yy"]])).toBe("A          LONG\nwide cell  x\nb          yy");
+    expect(
+      formatTable(
+        ["A", "LONG"],
+        [
+          ["wide cell", "x"],
+          ["b", "yy"],
+        ],
+      ),
+    ).toBe("A          LONG\nwide cell  x\nb          yy");
   });
 
   it("truncates by characters with an ellipsis", () => {
@@ -145,7 +153,11 @@ describe("database URLs", () => {
 
 describe("parseCommandLine", () => {
   it("accepts options before or after the command, and -- before a username starting with a dash", () => {
-    expect(parseCommandLine(["--database", "sqlite:x.db", "revoke", "alice"])).toMatchObject({ command: "revoke", args: ["alice"], database: "sqlite:x.db" });
+    expect(parseCommandLine(["--database", "sqlite:x.db", "revoke", "alice"])).toMatchObject({
+      command: "revoke",
+      args: ["alice"],
+      database: "sqlite:x.db",
+    });
     expect(parseCommandLine(["revoke", "--database=sqlite:x.db", "--", "-alice"])).toMatchObject({ command: "revoke", args: ["-alice"] });
     expect(parseCommandLine(["cleanup"])).toMatchObject({ batchSize: 1000 });
   });

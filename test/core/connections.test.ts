@@ -9,10 +9,14 @@ describeEachDatabase(
       const db = fixture.raw();
       const name = new URL(fixture.url).pathname.slice(1);
       if (fixture.database.name === "postgres") {
-        const { rows } = await sql<{ n: string }>`select count(*) as n from pg_stat_activity where datname = ${name} and pid <> pg_backend_pid()`.execute(db);
+        const { rows } = await sql<{
+          n: string;
+        }>`select count(*) as n from pg_stat_activity where datname = ${name} and pid <> pg_backend_pid()`.execute(db);
         return Number(rows[0]!.n);
       }
-      const { rows } = await sql<{ n: number }>`select count(*) as n from information_schema.processlist where db = ${name} and id <> connection_id()`.execute(db);
+      const { rows } = await sql<{
+        n: number;
+      }>`select count(*) as n from information_schema.processlist where db = ${name} and id <> connection_id()`.execute(db);
       return Number(rows[0]!.n);
     }
 

@@ -24,7 +24,17 @@ describeEachDatabase("audit events", (fixture) => {
 
     const types = events.map((e) => e.type);
     expect(new Set(types)).toEqual(
-      new Set(["user_created", "login_failed", "login", "session_revoked", "sessions_revoked", "password_changed", "logout", "login_throttled", "user_deleted"]),
+      new Set([
+        "user_created",
+        "login_failed",
+        "login",
+        "session_revoked",
+        "sessions_revoked",
+        "password_changed",
+        "logout",
+        "login_throttled",
+        "user_deleted",
+      ]),
     );
     const login = events.find((e) => e.type === "login")!;
     expect(login).toMatchObject({ userId: user.id, username: name, ip: "198.51.100.1", userAgent: "agent", sessionId: expect.any(String) });

@@ -102,7 +102,7 @@ describeEachDatabase("the hashing lane's bounded queue", (fixture) => {
     expect(flood.filter((r) => r.status === "rejected" && r.reason instanceof ServiceBusyError)).toHaveLength(17);
     const unknown = Array.from({ length: 40 }, () => sm.authenticateUser(uniqueName("nobody"), "password123"));
     const settled = await Promise.allSettled(unknown);
-    expect(settled.filter((r) => r.status === "rejected").every((r) => (r).reason instanceof ServiceBusyError)).toBe(true);
+    expect(settled.filter((r) => r.status === "rejected").every((r) => r.reason instanceof ServiceBusyError)).toBe(true);
     expect(await sm.authenticateUser(name, "password123")).toMatchObject({ username: name });
   });
 });

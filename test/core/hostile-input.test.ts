@@ -23,7 +23,7 @@ const HOSTILE: unknown[] = [
   "\u0000",
   "a\u0000b",
   "'; drop table auth_users; --",
-  "\" or 1=1 --",
+  '" or 1=1 --',
   "%",
   "_",
   "\\",
@@ -75,13 +75,17 @@ describeEachDatabase("hostile input", (fixture) => {
           outcome = { error };
         }
         const ok = "result" in outcome ? expected(outcome.result) : isDocumented(outcome.error);
-        if (!ok) throw new Error(`${label}(${show(input)}) gave ${"result" in outcome ? JSON.stringify(outcome.result) : String(outcome.error)}`);
+        if (!ok)
+          throw new Error(`${label}(${show(input)}) gave ${"result" in outcome ? JSON.stringify(outcome.result) : String(outcome.error)}`);
       }
     }
 
     // createUser: hostile usernames either become a user (they are valid strings) or give a typed error.
     for (const input of HOSTILE) {
-      for (const args of [[input, "password123"], [uniqueName(), input]] as const) {
+      for (const args of [
+        [input, "password123"],
+        [uniqueName(), input],
+      ] as const) {
         try {
           const user = await sm.createUser(args[0] as string, args[1] as string);
           expect(await sm.getUserById(user.id)).toEqual(user);

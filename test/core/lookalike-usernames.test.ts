@@ -25,7 +25,9 @@ describeEachDatabase("look-alike usernames", (fixture) => {
     for (const name of lookalikes) {
       const error = await sm.createUser(name, PASSWORD).catch((e: unknown) => e);
       expect([name, error]).toEqual([name, expect.any(InvalidUsernameError)]);
-      await expect(sm.importUser(name, "$argon2id$v=19$m=256,t=1,p=1$c29tZXNhbHQ$aGFzaGhhc2hoYXNoaGFzaA")).rejects.toBeInstanceOf(InvalidUsernameError);
+      await expect(sm.importUser(name, "$argon2id$v=19$m=256,t=1,p=1$c29tZXNhbHQ$aGFzaGhhc2hoYXNoaGFzaA")).rejects.toBeInstanceOf(
+        InvalidUsernameError,
+      );
     }
   });
 

@@ -63,7 +63,9 @@ describeEachDatabase("migrations", (fixture) => {
       const rows = await sql<{ indexname: string }>`select indexname from pg_indexes`.execute(db);
       indexes = rows.rows.map((r) => r.indexname);
     } else {
-      const rows = await sql<{ INDEX_NAME: string }>`select index_name as INDEX_NAME from information_schema.statistics where table_schema = database()`.execute(db);
+      const rows = await sql<{
+        INDEX_NAME: string;
+      }>`select index_name as INDEX_NAME from information_schema.statistics where table_schema = database()`.execute(db);
       indexes = rows.rows.map((r) => r.INDEX_NAME);
     }
     for (const index of ["auth_users_username_key", "auth_sessions_token_hash", "auth_sessions_user_id", "auth_sessions_expires_at"]) {

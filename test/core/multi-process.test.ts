@@ -49,96 +49,102 @@ beforeAll(() => {
 describeEachDatabase(
   "several app processes on one database",
   (fixture) => {
-  let apps: AppProcess[] = [];
-  const prefix = DatabaseFixture.prefix();
-  beforeAll(() => {
-    apps = Array.from({ length: 3 }, () => new AppProcess(fixture.url, prefix));
-  });
-  // Their exit codes are checked by the last test; this only cleans up when it did not run.
-  afterAll(() => Promise.all(apps.map((app) => app.stop())));
+    let apps: AppProcess[] = [];
+    const prefix = DatabaseFixture.prefix();
+    beforeAll(() => {
+      apps = Array.from({ length: 3 }, () => new AppProcess(fixture.url, prefix));
+    });
+    // Their exit codes are checked by the last test; this only cleans up when it did not run.
+    afterAll(() => Promise.all(apps.map((app) => app.stop())));
 
-  async function appliedMigrations(tablePrefix: string): Promise<string[]> {
-    const { rows } = await sql<{ name: string }>`select name from ${sql.table(`${tablePrefix}auth_migrations`)} order by name`.execute(fixture.raw());
-    return rows.map((row) => row.name);
-  }
-
-  it("migrates a fresh database from every process at the same moment", async () => {
-    await Promise.all(apps.map((app) => app.call("migrate")));
-    await Promise.all(apps.map((app) => app.call("migrate")));
-    // Each migration is recorded once, and none is missing: the list one manager alone records.
-    const alone = DatabaseFixture.prefix();
-    await fixture.manager({ tablePrefix: alone }).migrate();
-    const expected = await appliedMigrations(alone);
-    expect(expected.length).toBeGreaterThan(0);
-    expect(await appliedMigrations(prefix)).toEqual(expected);
-    // The schema works from every process: a user created in each signs in from all of them.
-    const names = apps.map(() => uniqueName());
-    await Promise.all(apps.map((app, i) => app.call("createUser", names[i], "password123")));
-    for (const app of apps) {
-      for (const name of names) expect(await app.call("authenticate", name, "password123")).toMatchObject({ username: name });
+    async function appliedMigrations(tablePrefix: string): Promise<string[]> {
+      const { rows } = await sql<{ name: string }>`select name from ${sql.table(`${tablePrefix}auth_migrations`)} order by name`.execute(
+        fixture.raw(),
+      );
+      return rows.map((row) => row.name);
     }
-  });
 
-  it("validates in one process a session created in another, and refuses it everywhere once revoked", async () => {
-    const [a, b, c] = apps as [AppProcess, AppProcess, AppProcess];
-    const name = uniqueName();
-    await a.call("createUser", name, "password123");
-    const token = await a.call<string>("login", name, "password123");
-    expect(await b.call("validate", token)).toMatchObject({ username: name });
-    expect(await c.call("validate", token)).toMatchObject({ username: name });
-    expect(await c.call("revoke", token)).toBe(true);
-    expect(await a.call("validate", token)).toBeNull();
-    expect(await b.call("validate", token)).toBeNull();
-  });
+    it("migrates a fresh database from every process at the same moment", async () => {
+      await Promise.all(apps.map((app) => app.call("migrate")));
+      await Promise.all(apps.map((app) => app.call("migrate")));
+      // Each migration is recorded once, and none is missing: the list one manager alone records.
+      const alone = DatabaseFixture.prefix();
+      await fixture.manager({ tablePrefix: alone }).migrate();
+      const expected = await appliedMigrations(alone);
+      expect(expected.length).toBeGreaterThan(0);
+      expect(await appliedMigrations(prefix)).toEqual(expected);
+      // The schema works from every process: a user created in each signs in from all of them.
+      const names = apps.map(() => uniqueName());
+      await Promise.all(apps.map((app, i) => app.call("createUser", names[i], "password123")));
+      for (const app of apps) {
+        for (const name of names) expect(await app.call("authenticate", name, "password123")).toMatchObject({ username: name });
+      }
+    });
 
-  it("refuses every session in every process right after revokeSessions in one", async () => {
-    const [a, b, c] = apps as [AppProcess, AppProcess, AppProcess];
-    const name = uniqueName();
-    const user = await a.call<{ id: number }>("createUser", name, "password123");
-    const tokens = await Promise.all([a, b, c, a, b, c].map((app) => app.call<string>("login", name, "password123")));
-    expect(await b.call("revokeAll", user.id)).toBe(6);
-    for (const app of apps) for (const token of tokens) expect(await app.call("validate", token)).toBeNull();
-  });
+    it("validates in one process a session created in another, and refuses it everywhere once revoked", async () => {
+      const [a, b, c] = apps as [AppProcess, AppProcess, AppProcess];
+      const name = uniqueName();
+      await a.call("createUser", name, "password123");
+      const token = await a.call<string>("login", name, "password123");
+      expect(await b.call("validate", token)).toMatchObject({ username: name });
+      expect(await c.call("validate", token)).toMatchObject({ username: name });
+      expect(await c.call("revoke", token)).toBe(true);
+      expect(await a.call("validate", token)).toBeNull();
+      expect(await b.call("validate", token)).toBeNull();
+    });
 
-  it("counts failed logins from every process toward one throttle", async () => {
-    const [a, b, c] = apps as [AppProcess, AppProcess, AppProcess];
-    const name = uniqueName();
-    await a.call("createUser", name, "password123");
-    const attempts = [...Array(4).fill(a), ...Array(3).fill(b), ...Array(3).fill(c)] as AppProcess[];
-    await Promise.all(attempts.map((app) => app.call("authenticate", name, "wrong password")));
-    for (const app of apps) {
-      await expect(app.call("authenticate", name, "password123")).rejects.toMatchObject({ code: "login_throttled" });
-    }
-  });
+    it("refuses every session in every process right after revokeSessions in one", async () => {
+      const [a, b, c] = apps as [AppProcess, AppProcess, AppProcess];
+      const name = uniqueName();
+      const user = await a.call<{ id: number }>("createUser", name, "password123");
+      const tokens = await Promise.all([a, b, c, a, b, c].map((app) => app.call<string>("login", name, "password123")));
+      expect(await b.call("revokeAll", user.id)).toBe(6);
+      for (const app of apps) for (const token of tokens) expect(await app.call("validate", token)).toBeNull();
+    });
 
-  it("checks at most maxFailures of a burst of guesses sent at once from every process", async () => {
-    const [a] = apps as [AppProcess, AppProcess, AppProcess];
-    const name = uniqueName();
-    await a.call("createUser", name, "password123");
-    const results = await Promise.allSettled(apps.flatMap((app) => Array.from({ length: 20 }, (_, i) => app.call("authenticate", name, `wrong guess ${i}`))));
-    // A guess that reached the hash answers null; every other one was refused before hashing.
-    expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(10);
-    for (const result of results) {
-      if (result.status === "rejected") expect(result.reason).toMatchObject({ code: "login_throttled" });
-    }
-    for (const app of apps) {
-      await expect(app.call("authenticate", name, "password123")).rejects.toMatchObject({ code: "login_throttled" });
-    }
-  });
+    it("counts failed logins from every process toward one throttle", async () => {
+      const [a, b, c] = apps as [AppProcess, AppProcess, AppProcess];
+      const name = uniqueName();
+      await a.call("createUser", name, "password123");
+      const attempts = [...Array(4).fill(a), ...Array(3).fill(b), ...Array(3).fill(c)] as AppProcess[];
+      await Promise.all(attempts.map((app) => app.call("authenticate", name, "wrong password")));
+      for (const app of apps) {
+        await expect(app.call("authenticate", name, "password123")).rejects.toMatchObject({ code: "login_throttled" });
+      }
+    });
 
-  it("lets exactly one process create a contested username", async () => {
-    const name = uniqueName();
-    const results = await Promise.allSettled(apps.flatMap((app) => [app.call("createUser", name, "password123"), app.call("createUser", name.toUpperCase(), "password123")]));
-    expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
-    for (const result of results) {
-      if (result.status === "rejected") expect(result.reason).toMatchObject({ code: "username_taken" });
-    }
-  });
+    it("checks at most maxFailures of a burst of guesses sent at once from every process", async () => {
+      const [a] = apps as [AppProcess, AppProcess, AppProcess];
+      const name = uniqueName();
+      await a.call("createUser", name, "password123");
+      const results = await Promise.allSettled(
+        apps.flatMap((app) => Array.from({ length: 20 }, (_, i) => app.call("authenticate", name, `wrong guess ${i}`))),
+      );
+      // A guess that reached the hash answers null; every other one was refused before hashing.
+      expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(10);
+      for (const result of results) {
+        if (result.status === "rejected") expect(result.reason).toMatchObject({ code: "login_throttled" });
+      }
+      for (const app of apps) {
+        await expect(app.call("authenticate", name, "password123")).rejects.toMatchObject({ code: "login_throttled" });
+      }
+    });
 
-  // Last: it ends the processes the tests above share.
-  it("stops every process cleanly: each closes its manager and exits with code 0 when its input ends", async () => {
-    expect(await Promise.all(apps.map((app) => app.stop()))).toEqual([0, 0, 0]);
-  });
+    it("lets exactly one process create a contested username", async () => {
+      const name = uniqueName();
+      const results = await Promise.allSettled(
+        apps.flatMap((app) => [app.call("createUser", name, "password123"), app.call("createUser", name.toUpperCase(), "password123")]),
+      );
+      expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
+      for (const result of results) {
+        if (result.status === "rejected") expect(result.reason).toMatchObject({ code: "username_taken" });
+      }
+    });
+
+    // Last: it ends the processes the tests above share.
+    it("stops every process cleanly: each closes its manager and exits with code 0 when its input ends", async () => {
+      expect(await Promise.all(apps.map((app) => app.stop()))).toEqual([0, 0, 0]);
+    });
   },
   { except: ["sqlite-memory"] },
 );

@@ -114,7 +114,9 @@ describeEachDatabase("login throttling", (fixture) => {
       const rightLast = fixture.database.name.startsWith("sqlite");
       const verify = jest.spyOn(argon2, "verify");
       const results = await Promise.allSettled(
-        Array.from({ length: 50 }, (_, i) => sm.authenticateUser(name, i === 49 && rightLast ? "correct horse battery staple" : `wrong guess ${i}`)),
+        Array.from({ length: 50 }, (_, i) =>
+          sm.authenticateUser(name, i === 49 && rightLast ? "correct horse battery staple" : `wrong guess ${i}`),
+        ),
       );
       expect(verify).toHaveBeenCalledTimes(10);
       expect(results.filter((r) => r.status === "fulfilled" && r.value === null)).toHaveLength(10);
@@ -129,7 +131,11 @@ describeEachDatabase("login throttling", (fixture) => {
 
     it("checks at most maxFailures of 1,000 simultaneous guesses from several managers, counting unknown usernames too", async () => {
       const clock = new TestClock();
-      const managers = [fixture.manager({ clock: clock.now, ...roomy }), fixture.manager({ clock: clock.now, ...roomy }), fixture.manager({ clock: clock.now, ...roomy })];
+      const managers = [
+        fixture.manager({ clock: clock.now, ...roomy }),
+        fixture.manager({ clock: clock.now, ...roomy }),
+        fixture.manager({ clock: clock.now, ...roomy }),
+      ];
       const name = uniqueName("nobody");
       await managers[0]!.migrate();
       const verify = jest.spyOn(argon2, "verify");

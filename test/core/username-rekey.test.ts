@@ -1,4 +1,13 @@
-import type { KyselyPlugin, PluginTransformQueryArgs, PluginTransformResultArgs, QueryId, QueryResult, RootOperationNode, SelectQueryNode, UnknownRow } from "kysely";
+import type {
+  KyselyPlugin,
+  PluginTransformQueryArgs,
+  PluginTransformResultArgs,
+  QueryId,
+  QueryResult,
+  RootOperationNode,
+  SelectQueryNode,
+  UnknownRow,
+} from "kysely";
 import { UsernameTakenError, type MigrationReport } from "session-manager";
 import { connect } from "../../src/database/connect";
 import { createMigrator, migrateToLatest } from "../../src/database/migrations";
@@ -16,9 +25,12 @@ async function storedKeys(fixture: DatabaseFixture, prefix: string): Promise<Map
 
 const NAMES = [
   "alice", // unchanged
-  "Straße", "STRASSE", // one name now; STRASSE already has the new key
-  "οδοσ", "ΟΔΟΣ", // one name now; ΟΔΟΣ already has the new key ("οδος")
-  "admin", "admın", // dotless ı: one name now
+  "Straße",
+  "STRASSE", // one name now; STRASSE already has the new key
+  "οδοσ",
+  "ΟΔΟΣ", // one name now; ΟΔΟΣ already has the new key ("οδος")
+  "admin",
+  "admın", // dotless ı: one name now
   "Maß", // re-keyed to "mass"
   "νικοσ", // re-keyed to "νικος"
   "ad\u200Bmin", // refused now
@@ -50,14 +62,23 @@ describeEachDatabase("username re-key migration", (fixture) => {
     const after = await storedKeys(fixture, prefix);
     expect(after.get(id("Maß"))).toBe("mass");
     expect(after.get(id("νικοσ"))).toBe("νικος");
-    for (const name of NAMES.filter((n) => n !== "Maß" && n !== "νικοσ")) expect([name, after.get(id(name))]).toEqual([name, before.get(id(name))]);
+    for (const name of NAMES.filter((n) => n !== "Maß" && n !== "νικοσ"))
+      expect([name, after.get(id(name))]).toEqual([name, before.get(id(name))]);
 
     // Users left alone sign in with the names and passwords they used before the upgrade.
     const asBefore: Array<[string, string]> = [
-      ["Straße", "Straße"], ["straße", "Straße"], ["STRASSE", "STRASSE"], ["strasse", "STRASSE"],
-      ["οδοσ", "οδοσ"], ["ΟΔΟΣ", "ΟΔΟΣ"], ["οδος", "ΟΔΟΣ"],
-      ["admin", "admin"], ["ADMIN", "admin"], ["admın", "admın"],
-      ["alice", "alice"], ["ALICE", "alice"],
+      ["Straße", "Straße"],
+      ["straße", "Straße"],
+      ["STRASSE", "STRASSE"],
+      ["strasse", "STRASSE"],
+      ["οδοσ", "οδοσ"],
+      ["ΟΔΟΣ", "ΟΔΟΣ"],
+      ["οδος", "ΟΔΟΣ"],
+      ["admin", "admin"],
+      ["ADMIN", "admin"],
+      ["admın", "admın"],
+      ["alice", "alice"],
+      ["ALICE", "alice"],
     ];
     for (const [typed, owner] of asBefore) {
       expect([typed, (await sm.authenticateUser(typed, `${owner}-password`))?.id]).toEqual([typed, id(owner)]);
@@ -67,7 +88,8 @@ describeEachDatabase("username re-key migration", (fixture) => {
     expect((await sm.validateSession(token!))?.username).toBe("admın");
 
     // Re-keyed users are found under every folded form, and their names are taken.
-    for (const typed of ["Maß", "MASS", "mass", "maß"]) expect([typed, (await sm.authenticateUser(typed, "Maß-password"))?.id]).toEqual([typed, id("Maß")]);
+    for (const typed of ["Maß", "MASS", "mass", "maß"])
+      expect([typed, (await sm.authenticateUser(typed, "Maß-password"))?.id]).toEqual([typed, id("Maß")]);
     for (const typed of ["ΝΙΚΟΣ", "νικος"]) expect((await sm.getUser(typed))?.id).toBe(id("νικοσ"));
     await expect(sm.createUser("MASS", "another password")).rejects.toBeInstanceOf(UsernameTakenError);
     await expect(sm.createUser("strasse", "another password")).rejects.toBeInstanceOf(UsernameTakenError);
@@ -78,7 +100,11 @@ describeEachDatabase("username re-key migration", (fixture) => {
 
     // The report stays with the manager; a new start does not read the users table again.
     expect(await sm.migrate()).toEqual(report);
-    expect(await fixture.manager({ tablePrefix: prefix }).migrate()).toEqual({ rekeyedUsernames: 0, usernameConflicts: [], invalidUsernames: [] });
+    expect(await fixture.manager({ tablePrefix: prefix }).migrate()).toEqual({
+      rekeyedUsernames: 0,
+      usernameConflicts: [],
+      invalidUsernames: [],
+    });
     // An explicit check finds the conflicts that remain, and changes nothing.
     const checked = await fixture.manager({ tablePrefix: prefix }).migrate({ checkUsernames: true });
     expect(checked).toEqual({ ...report, rekeyedUsernames: 0 });
@@ -110,7 +136,11 @@ describeEachDatabase("username re-key migration", (fixture) => {
   it("runs on an empty users table, and on a fresh database reports nothing", async () => {
     const prefix = DatabaseFixture.prefix();
     await firstReleaseDatabase(fixture, prefix, []);
-    expect(await fixture.manager({ tablePrefix: prefix }).migrate()).toEqual({ rekeyedUsernames: 0, usernameConflicts: [], invalidUsernames: [] });
+    expect(await fixture.manager({ tablePrefix: prefix }).migrate()).toEqual({
+      rekeyedUsernames: 0,
+      usernameConflicts: [],
+      invalidUsernames: [],
+    });
     expect(await fixture.manager({ tablePrefix: DatabaseFixture.prefix() }).migrate({ checkUsernames: true })).toEqual({
       rekeyedUsernames: 0,
       usernameConflicts: [],
@@ -125,9 +155,18 @@ describeEachDatabase("username re-key migration", (fixture) => {
     if (error !== undefined) throw error as Error;
     const rows = Array.from({ length: 1203 }, (_, i) => {
       const username = i % 400 === 399 ? `Maß${i}` : `user${i}`;
-      return { username, username_key: legacyUsernameKey(username), password_hash: "$argon2id$v=19$m=256,t=1,p=1$c29tZXNhbHQ$aGFzaA", created_at: 0 };
+      return {
+        username,
+        username_key: legacyUsernameKey(username),
+        password_hash: "$argon2id$v=19$m=256,t=1,p=1$c29tZXNhbHQ$aGFzaA",
+        created_at: 0,
+      };
     });
-    for (let i = 0; i < rows.length; i += 300) await db.insertInto("auth_users").values(rows.slice(i, i + 300)).execute();
+    for (let i = 0; i < rows.length; i += 300)
+      await db
+        .insertInto("auth_users")
+        .values(rows.slice(i, i + 300))
+        .execute();
     expect(await fixture.manager({ tablePrefix: prefix }).migrate()).toMatchObject({ rekeyedUsernames: 3 });
     const sm = fixture.manager({ tablePrefix: prefix });
     for (const i of [399, 799, 1199]) expect((await sm.getUser(`MASS${i}`))?.username).toBe(`Maß${i}`);
@@ -146,9 +185,14 @@ describeEachDatabase(
       const other = connect(fixture.url, prefix);
       try {
         // The check's second read looks up who holds "mass"; the other process inserts it just then.
-        const racing = db.withPlugin(new OnSelect((_node, nth) => nth === 2, async () => {
-          ids.set("MASS", (await insertFirstReleaseUsers(other.db, other.kind, ["MASS"])).get("MASS")!);
-        }));
+        const racing = db.withPlugin(
+          new OnSelect(
+            (_node, nth) => nth === 2,
+            async () => {
+              ids.set("MASS", (await insertFirstReleaseUsers(other.db, other.kind, ["MASS"])).get("MASS")!);
+            },
+          ),
+        );
         const report = await rekeyUsernames(racing, kind);
         expect(report).toEqual({
           rekeyed: 0,
@@ -170,9 +214,17 @@ describeEachDatabase(
       if (error !== undefined) throw error as Error;
       const other = connect(fixture.url, prefix);
       try {
-        const racing = db.withPlugin(new OnSelect((node) => JSON.stringify(node).includes('"username_key"'), async () => {
-          await other.db.insertInto(`${prefix}auth_migrations` as never).values({ name: USERNAME_MIGRATION, timestamp: new Date().toISOString() }).execute();
-        }));
+        const racing = db.withPlugin(
+          new OnSelect(
+            (node) => JSON.stringify(node).includes('"username_key"'),
+            async () => {
+              await other.db
+                .insertInto(`${prefix}auth_migrations` as never)
+                .values({ name: USERNAME_MIGRATION, timestamp: new Date().toISOString() })
+                .execute();
+            },
+          ),
+        );
         await expect(migrateToLatest(racing, kind, prefix)).resolves.toBeNull();
       } finally {
         await other.db.destroy();

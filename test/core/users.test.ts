@@ -1,11 +1,5 @@
 import { hash } from "@node-rs/argon2";
-import {
-  InvalidPasswordError,
-  InvalidUsernameError,
-  SessionManagerError,
-  UserNotFoundError,
-  UsernameTakenError,
-} from "session-manager";
+import { InvalidPasswordError, InvalidUsernameError, SessionManagerError, UserNotFoundError, UsernameTakenError } from "session-manager";
 import { describeEachDatabase, uniqueName } from "../setup/databases";
 
 describeEachDatabase("users", (fixture) => {
@@ -52,7 +46,21 @@ describeEachDatabase("users", (fixture) => {
 
   it("refuses invalid usernames with InvalidUsernameError", async () => {
     const sm = fixture.manager();
-    const bad: unknown[] = ["", "   ", "a".repeat(65), "x".repeat(1_000_000), "tab\there", "nul\u0000byte", "line\u2028sep", "\ud800lone", 42, null, undefined, {}, ["a"]];
+    const bad: unknown[] = [
+      "",
+      "   ",
+      "a".repeat(65),
+      "x".repeat(1_000_000),
+      "tab\there",
+      "nul\u0000byte",
+      "line\u2028sep",
+      "\ud800lone",
+      42,
+      null,
+      undefined,
+      {},
+      ["a"],
+    ];
     for (const username of bad) {
       const error = await sm.createUser(username as string, "password123").catch((e: unknown) => e);
       expect(error).toBeInstanceOf(InvalidUsernameError);

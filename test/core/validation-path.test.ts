@@ -25,13 +25,16 @@ describeEachDatabase("the validation path", (fixture: DatabaseFixture) => {
     return value instanceof Promise;
   }
 
-  it(synchronous ? "answers a live session at once, as checkSession does" : "answers with a promise of what checkSession answers", async () => {
-    const { sm, token, user } = await setUp();
-    const answer = sm[validateToken](token);
-    expect(isPromise(answer)).toBe(!synchronous);
-    expect(await answer).toEqual(await sm.checkSession(token));
-    expect(await answer).toMatchObject({ user, session: { renewed: false } });
-  });
+  it(
+    synchronous ? "answers a live session at once, as checkSession does" : "answers with a promise of what checkSession answers",
+    async () => {
+      const { sm, token, user } = await setUp();
+      const answer = sm[validateToken](token);
+      expect(isPromise(answer)).toBe(!synchronous);
+      expect(await answer).toEqual(await sm.checkSession(token));
+      expect(await answer).toMatchObject({ user, session: { renewed: false } });
+    },
+  );
 
   it("refuses malformed tokens at once, without the database", async () => {
     const { sm } = await setUp();
@@ -65,7 +68,9 @@ describeEachDatabase("the validation path", (fixture: DatabaseFixture) => {
     const renewed = sm[validateToken](token);
     expect(isPromise(renewed)).toBe(true);
     expect(await renewed).toMatchObject({ session: { renewed: true, expiresAt: new Date(clock.now().getTime() + 10 * 24 * HOUR) } });
-    expect(await sm.checkSession(token)).toMatchObject({ session: { renewed: false, expiresAt: new Date(clock.now().getTime() + 10 * 24 * HOUR) } });
+    expect(await sm.checkSession(token)).toMatchObject({
+      session: { renewed: false, expiresAt: new Date(clock.now().getTime() + 10 * 24 * HOUR) },
+    });
   });
 
   it("migrates first when the schema is not known to be up to date", async () => {
@@ -83,7 +88,9 @@ describeEachDatabase("the validation path", (fixture: DatabaseFixture) => {
     expect(await sm[validateToken](token)).toMatchObject({ user });
     await sql`drop table ${sql.table(`${prefix}auth_sessions`)}`.execute(fixture.raw());
     // By message: better-sqlite3's error class may come from another test file's realm.
-    await expect(Promise.resolve().then(() => sm[validateToken](token))).rejects.toMatchObject({ message: expect.stringMatching(/auth_sessions/) });
+    await expect(Promise.resolve().then(() => sm[validateToken](token))).rejects.toMatchObject({
+      message: expect.stringMatching(/auth_sessions/),
+    });
   });
 });
 

@@ -10,7 +10,11 @@ import { ROOT, readmeBlocks, tsdocBlocks } from "./readme-blocks";
 const SCRATCH = join(ROOT, "test", "docs", ".scratch");
 
 function runModule(name: string, source: string): string {
-  const { code } = transformSync(source, { filename: `${name}.ts`, jsc: { parser: { syntax: "typescript" }, target: "es2022" }, module: { type: "es6" } });
+  const { code } = transformSync(source, {
+    filename: `${name}.ts`,
+    jsc: { parser: { syntax: "typescript" }, target: "es2022" },
+    module: { type: "es6" },
+  });
   const file = join(SCRATCH, `${name}.mjs`);
   writeFileSync(file, code);
   return execFileSync(process.execPath, [file], { cwd: SCRATCH, encoding: "utf8", timeout: 30_000 });
@@ -51,7 +55,14 @@ describe("README", () => {
     const { options } = ts.convertCompilerOptionsFromJson(config.compilerOptions, ROOT);
     const program = ts.createProgram(
       files.map((f) => f.file),
-      { ...options, noEmit: true, module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022, moduleResolution: ts.ModuleResolutionKind.Bundler, types: ["node"] },
+      {
+        ...options,
+        noEmit: true,
+        module: ts.ModuleKind.ES2022,
+        target: ts.ScriptTarget.ES2022,
+        moduleResolution: ts.ModuleResolutionKind.Bundler,
+        types: ["node"],
+      },
     );
     const problems = ts.getPreEmitDiagnostics(program).map((d) => {
       const entry = files.find((f) => f.file === d.file?.fileName);
@@ -59,7 +70,7 @@ describe("README", () => {
         ? entry.block.heading.includes(".ts")
           ? `${entry.block.heading}:${entry.block.line} example`
           : `README.md block at line ${entry.block.line} (${entry.block.heading})`
-        : d.file?.fileName ?? "";
+        : (d.file?.fileName ?? "");
       return `${where}: ${ts.flattenDiagnosticMessageText(d.messageText, "\n")}`;
     });
     expect(problems).toEqual([]);
@@ -73,7 +84,9 @@ describe("README", () => {
       const npx = `npx() { [ "$1" = --no-install ] && shift; [ "$1" = session-manager ] && shift; node ${JSON.stringify(join(ROOT, "bin/session-manager.js"))} "$@"; }`;
       const shell = blocks.filter((b) => b.heading === "Command line" && b.language === "sh");
       expect(shell.length).toBeGreaterThanOrEqual(2);
-      const outputs = shell.map((block) => execFileSync("bash", ["-c", `set -euo pipefail\n${npx}\n${block.code}`], { env, encoding: "utf8", cwd: dir }));
+      const outputs = shell.map((block) =>
+        execFileSync("bash", ["-c", `set -euo pipefail\n${npx}\n${block.code}`], { env, encoding: "utf8", cwd: dir }),
+      );
       expect(outputs.join("\n")).toContain("alice");
 
       // The scheduled commands of "Scheduling cleanup" run as they stand there.

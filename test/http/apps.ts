@@ -77,7 +77,10 @@ export function createKoaApp(setup: AppSetup): RequestListener {
       "POST /form/register": [koaAdapter.registerHandler(form)],
       "POST /form/login": [koaAdapter.loginHandler(form)],
       "POST /form/logout": [koaAdapter.logoutHandler({ redirectTo: "/sign-in" })],
-      "GET /me": [koaAdapter.requireUser(), (ctx) => void (ctx.body = { username: ctx.state.user?.username, sessionId: ctx.state.session?.id })],
+      "GET /me": [
+        koaAdapter.requireUser(),
+        (ctx) => void (ctx.body = { username: ctx.state.user?.username, sessionId: ctx.state.session?.id }),
+      ],
       "GET /page": [koaAdapter.requireUser({ redirectTo: "/sign-in" }), (ctx) => void (ctx.body = "page")],
       "GET /whoami": [(ctx) => void (ctx.body = { username: ctx.state.user?.username ?? null })],
       "* /action": [(ctx) => void (ctx.body = { username: ctx.state.user?.username ?? null })],

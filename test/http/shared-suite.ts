@@ -1,7 +1,14 @@
 import type { RequestListener } from "node:http";
 import request from "supertest";
 import { sql } from "kysely";
-import { InvalidOptionsError, ServiceBusyError, SessionManager, type AuthEvent, type SessionManagerOptions, type SessionMiddlewareOptions } from "session-manager";
+import {
+  InvalidOptionsError,
+  ServiceBusyError,
+  SessionManager,
+  type AuthEvent,
+  type SessionManagerOptions,
+  type SessionMiddlewareOptions,
+} from "session-manager";
 import { getDefaultManager, MAX_COOKIE_VALUES } from "../../src/http/index.js";
 import { signIn } from "../../src/internal.js";
 import { DatabaseFixture, FAST_PASSWORDS, TestClock, describeEachDatabase, uniqueName } from "../setup/databases.js";
@@ -58,7 +65,9 @@ export function runSharedSuite(harness: AdapterHarness): void {
         const first = harness.createApp({ manager: undefined, options: {}, trustProxy: false, frameworkBodyParser: false });
         const second = harness.createApp({ manager: undefined, options: {}, trustProxy: false, frameworkBodyParser: false });
         const res = await post(first, "/register").send({ username: uniqueName(), password: PASSWORD }).expect(201);
-        await get(second, "/me").set("Cookie", `session=${sessionCookie(res).value}`).expect(200);
+        await get(second, "/me")
+          .set("Cookie", `session=${sessionCookie(res).value}`)
+          .expect(200);
       } finally {
         if (previous === undefined) delete process.env["SESSION_DATABASE_URL"];
         else process.env["SESSION_DATABASE_URL"] = previous;
@@ -114,8 +123,12 @@ function defineTests(harness: AdapterHarness, fixture: DatabaseFixture): void {
 
     it("answers 400 invalid_username and invalid_password", async () => {
       const t = setUp();
-      expect((await post(t.app, "/register").send({ username: "   ", password: PASSWORD }).expect(400)).body).toEqual({ error: "invalid_username" });
-      expect((await post(t.app, "/register").send({ username: "carol", password: "short" }).expect(400)).body).toEqual({ error: "invalid_password" });
+      expect((await post(t.app, "/register").send({ username: "   ", password: PASSWORD }).expect(400)).body).toEqual({
+        error: "invalid_username",
+      });
+      expect((await post(t.app, "/register").send({ username: "carol", password: "short" }).expect(400)).body).toEqual({
+        error: "invalid_password",
+      });
     });
 
     it("accepts a form body", async () => {
@@ -127,7 +140,10 @@ function defineTests(harness: AdapterHarness, fixture: DatabaseFixture): void {
     it("revokes a session cookie already present", async () => {
       const t = setUp();
       const first = await registered(t);
-      const res = await post(t.app, "/register").set("Cookie", first.cookie).send({ username: uniqueName(), password: PASSWORD }).expect(201);
+      const res = await post(t.app, "/register")
+        .set("Cookie", first.cookie)
+        .send({ username: uniqueName(), password: PASSWORD })
+        .expect(201);
       expect(sessionCookie(res).value).not.toBe(first.token);
       expect(await t.manager.validateSession(first.token)).toBeNull();
     });
@@ -153,7 +169,10 @@ function defineTests(harness: AdapterHarness, fixture: DatabaseFixture): void {
       const me = await get(t.app, "/me").set("Cookie", `session=${cookie.value}`).expect(200);
       expect(me.body.username).toBe(username);
       const sessions = await t.manager.listSessions(res.body.user.id);
-      expect(sessions.find((session) => session.id === me.body.sessionId)).toMatchObject({ userAgent: "suite-agent", ip: expect.any(String) });
+      expect(sessions.find((session) => session.id === me.body.sessionId)).toMatchObject({
+        userAgent: "suite-agent",
+        ip: expect.any(String),
+      });
     });
 
     it("answers the same 401 for an unknown user and a wrong password", async () => {
@@ -171,7 +190,10 @@ function defineTests(harness: AdapterHarness, fixture: DatabaseFixture): void {
       const t = setUp();
       const { username } = await registered(t);
       const body = new URLSearchParams({ username, password: PASSWORD }).toString();
-      const res = await post(t.app, "/login").set("Content-Type", "application/x-www-form-urlencoded; charset=UTF-8").send(body).expect(200);
+      const res = await post(t.app, "/login")
+        .set("Content-Type", "application/x-www-form-urlencoded; charset=UTF-8")
+        .send(body)
+        .expect(200);
       expect(res.body.user.username).toBe(username);
     });
 
@@ -203,7 +225,10 @@ function defineTests(harness: AdapterHarness, fixture: DatabaseFixture): void {
       const large = JSON.stringify({ username, password: PASSWORD, pad: "x".repeat(16 * 1024) });
       const res = await post(t.app, "/login").type("json").send(large).expect(413);
       expect(res.headers["set-cookie"]).toBeUndefined();
-      await post(t.app, "/register").type("form").send(`username=a&password=${"p".repeat(17 * 1024)}`).expect(413);
+      await post(t.app, "/register")
+        .type("form")
+        .send(`username=a&password=${"p".repeat(17 * 1024)}`)
+        .expect(413);
     });
 
     it("answers 429 too_many_attempts with Retry-After once throttled", async () => {
@@ -220,7 +245,9 @@ function defineTests(harness: AdapterHarness, fixture: DatabaseFixture): void {
       // A queue long enough for the whole burst: the throttle, not the queue, must stop it.
       const t = setUp({ managerOptions: { password: { ...FAST_PASSWORDS, queueLimit: 1000 } } });
       const { username } = await registered(t);
-      const answers = await Promise.all(Array.from({ length: 40 }, (_, i) => post(t.app, "/login").send({ username, password: `wrong guess ${i}` })));
+      const answers = await Promise.all(
+        Array.from({ length: 40 }, (_, i) => post(t.app, "/login").send({ username, password: `wrong guess ${i}` })),
+      );
       const statuses = answers.map((res) => res.status).sort();
       expect(statuses.filter((status) => status === 401)).toHaveLength(10);
       expect(statuses.filter((status) => status === 429)).toHaveLength(30);
@@ -262,7 +289,9 @@ function defineTests(harness: AdapterHarness, fixture: DatabaseFixture): void {
         const { username } = await registered(t);
         await post(t.app, "/login").send({ username, password: PASSWORD }).expect(200);
         await post(t.app, "/login").type("form").send({ username, password: PASSWORD }).expect(200);
-        await post(t.app, "/login").send({ username, password: ["x"] }).expect(400);
+        await post(t.app, "/login")
+          .send({ username, password: ["x"] })
+          .expect(400);
       });
     }
   });
@@ -358,7 +387,10 @@ function defineTests(harness: AdapterHarness, fixture: DatabaseFixture): void {
 
     it("marks the cookie Secure on HTTPS as the framework sees it behind a trusted proxy", async () => {
       const t = setUp({ trustProxy: true });
-      const res = await post(t.app, "/register").set("X-Forwarded-Proto", "https").send({ username: uniqueName(), password: PASSWORD }).expect(201);
+      const res = await post(t.app, "/register")
+        .set("X-Forwarded-Proto", "https")
+        .send({ username: uniqueName(), password: PASSWORD })
+        .expect(201);
       expect(sessionCookie(res).secure).toBe(true);
       const cleared = await get(t.app, "/whoami").set("X-Forwarded-Proto", "https").set("Cookie", "session=garbage").expect(200);
       expect(sessionCookie(cleared).secure).toBe(true);
@@ -368,7 +400,10 @@ function defineTests(harness: AdapterHarness, fixture: DatabaseFixture): void {
 
     it("ignores X-Forwarded-Proto when the proxy is not trusted", async () => {
       const t = setUp();
-      const res = await post(t.app, "/register").set("X-Forwarded-Proto", "https").send({ username: uniqueName(), password: PASSWORD }).expect(201);
+      const res = await post(t.app, "/register")
+        .set("X-Forwarded-Proto", "https")
+        .send({ username: uniqueName(), password: PASSWORD })
+        .expect(201);
       expect(sessionCookie(res).secure).toBeFalsy();
     });
 
@@ -383,7 +418,8 @@ function defineTests(harness: AdapterHarness, fixture: DatabaseFixture): void {
 
     it("throws at creation for bad options", () => {
       const manager = setUp().manager;
-      const make = (options: AppSetup["options"]) => () => harness.createApp({ manager, options, trustProxy: false, frameworkBodyParser: false });
+      const make = (options: AppSetup["options"]) => () =>
+        harness.createApp({ manager, options, trustProxy: false, frameworkBodyParser: false });
       expect(make({ trustedOrigins: ["https://example.com/path"] })).toThrow(InvalidOptionsError);
       expect(make({ trustedOrigins: ["example.com"] })).toThrow(InvalidOptionsError);
       expect(make({ cookieName: "bad name" })).toThrow(InvalidOptionsError);
@@ -394,7 +430,8 @@ function defineTests(harness: AdapterHarness, fixture: DatabaseFixture): void {
 
     it("refuses at creation the prefixed cookie settings browsers would drop", () => {
       const manager = setUp().manager;
-      const make = (options: AppSetup["options"]) => () => harness.createApp({ manager, options, trustProxy: false, frameworkBodyParser: false });
+      const make = (options: AppSetup["options"]) => () =>
+        harness.createApp({ manager, options, trustProxy: false, frameworkBodyParser: false });
       expect(make({ cookieName: "__Host-session", cookie: { path: "/app" } })).toThrow(InvalidOptionsError);
       expect(make({ cookieName: "__host-session", cookie: { domain: "example.com" } })).toThrow(InvalidOptionsError);
       expect(make({ cookieName: "__Host-session", cookie: { secure: false } })).toThrow(InvalidOptionsError);
@@ -422,7 +459,11 @@ function defineTests(harness: AdapterHarness, fixture: DatabaseFixture): void {
     ])("uses the valid one after %s, in either order, and keeps its cookie", async (_, planted) => {
       const t = setUp();
       const { username, token } = await registered(t);
-      for (const header of [`session=${planted}; session=${token}`, `session=${token}; session=${planted}`, `theme=dark; session=${planted};session=${token}`]) {
+      for (const header of [
+        `session=${planted}; session=${token}`,
+        `session=${token}; session=${planted}`,
+        `theme=dark; session=${planted};session=${token}`,
+      ]) {
         const res = await get(t.app, "/me").set("Cookie", header).expect(200);
         expect(res.body.username).toBe(username);
         expect(res.headers["set-cookie"]).toBeUndefined();
@@ -440,7 +481,9 @@ function defineTests(harness: AdapterHarness, fixture: DatabaseFixture): void {
 
     it("clears the cookie when no value is valid", async () => {
       const t = setUp();
-      const res = await get(t.app, "/whoami").set("Cookie", `session=garbage; session=${"A".repeat(32)}`).expect(200);
+      const res = await get(t.app, "/whoami")
+        .set("Cookie", `session=garbage; session=${"A".repeat(32)}`)
+        .expect(200);
       expect(res.body).toEqual({ username: null });
       expect(sessionCookie(res)).toMatchObject({ value: "", maxAge: 0 });
     });
@@ -449,8 +492,12 @@ function defineTests(harness: AdapterHarness, fixture: DatabaseFixture): void {
       const t = setUp();
       const { token } = await registered(t);
       const planted = Array.from({ length: MAX_COOKIE_VALUES }, (_, i) => `session=${"A".repeat(31)}${i}`);
-      await get(t.app, "/me").set("Cookie", [...planted, `session=${token}`].join("; ")).expect(401);
-      await get(t.app, "/me").set("Cookie", [...planted.slice(1), `session=${token}`].join("; ")).expect(200);
+      await get(t.app, "/me")
+        .set("Cookie", [...planted, `session=${token}`].join("; "))
+        .expect(401);
+      await get(t.app, "/me")
+        .set("Cookie", [...planted.slice(1), `session=${token}`].join("; "))
+        .expect(200);
       expect(await t.manager.validateSession(token)).not.toBeNull();
     });
 
@@ -462,7 +509,10 @@ function defineTests(harness: AdapterHarness, fixture: DatabaseFixture): void {
       expect(await t.manager.validateSession(first.token)).toBeNull();
       expect(await t.manager.validateSession(second.token)).toBeNull();
       const third = await registered(t);
-      const res = await post(t.app, "/login").set("Cookie", `session=garbage; ${third.cookie}`).send({ username: third.username, password: PASSWORD }).expect(200);
+      const res = await post(t.app, "/login")
+        .set("Cookie", `session=garbage; ${third.cookie}`)
+        .send({ username: third.username, password: PASSWORD })
+        .expect(200);
       expect(cookiesSet(res).at(-1)?.value).not.toBe(third.token);
       expect(await t.manager.validateSession(third.token)).toBeNull();
     });
@@ -484,7 +534,10 @@ function defineTests(harness: AdapterHarness, fixture: DatabaseFixture): void {
       expect(register.headers["retry-after"]).toBe("3");
       const form = await post(t.app, "/form/login").type("form").send({ username, password: PASSWORD }).expect(303);
       expect(form.headers["location"]).toBe("/sign-in?error=service_busy");
-      const formRegister = await post(t.app, "/form/register").type("form").send({ username: uniqueName(), password: PASSWORD }).expect(303);
+      const formRegister = await post(t.app, "/form/register")
+        .type("form")
+        .send({ username: uniqueName(), password: PASSWORD })
+        .expect(303);
       expect(formRegister.headers["location"]).toBe("/sign-in?error=service_busy");
     });
   });
@@ -548,7 +601,12 @@ function defineTests(harness: AdapterHarness, fixture: DatabaseFixture): void {
       }
       expect(await t.manager.getUser(fresh)).toBeNull();
       // The same sign-ins from the app's own pages, or from a client sending none of the headers, work.
-      await post(t.app, "/form/login").set("Origin", SELF).set("Sec-Fetch-Site", "same-origin").type("form").send({ username, password: PASSWORD }).expect(303);
+      await post(t.app, "/form/login")
+        .set("Origin", SELF)
+        .set("Sec-Fetch-Site", "same-origin")
+        .type("form")
+        .send({ username, password: PASSWORD })
+        .expect(303);
       await post(t.app, "/login").send({ username, password: PASSWORD }).expect(200);
       await post(t.app, "/register").set("Referer", `${SELF}/sign-up`).send({ username: fresh, password: PASSWORD }).expect(201);
     });
@@ -575,7 +633,14 @@ function defineTests(harness: AdapterHarness, fixture: DatabaseFixture): void {
       await post(t.app, "/login").set("Referer", "https://evil.example/page?x=1").send({}).expect(403);
       await post(t.app, "/register").set("Sec-Fetch-Site", "cross-site").send({}).expect(403);
       expect(events).toEqual([
-        { type: "csrf_rejected", at: new Date(START), origin: "https://evil.example", expectedOrigin: SELF, ip: expect.any(String), userAgent: "evilagent" },
+        {
+          type: "csrf_rejected",
+          at: new Date(START),
+          origin: "https://evil.example",
+          expectedOrigin: SELF,
+          ip: expect.any(String),
+          userAgent: "evilagent",
+        },
         { type: "csrf_rejected", at: new Date(START), origin: "https://evil.example", expectedOrigin: SELF, ip: expect.any(String) },
         { type: "csrf_rejected", at: new Date(START), origin: "cross-site", expectedOrigin: SELF, ip: expect.any(String) },
       ]);
@@ -611,8 +676,16 @@ function defineTests(harness: AdapterHarness, fixture: DatabaseFixture): void {
 
     it("checks the origin option at creation", () => {
       const manager = setUp().manager;
-      const make = (origin: string) => () => harness.createApp({ manager, options: { origin }, trustProxy: false, frameworkBodyParser: false });
-      for (const bad of ["app.example.com", "https://app.example.com/", "https://app.example.com:443", "null", "", "https://app.example.com/path"]) {
+      const make = (origin: string) => () =>
+        harness.createApp({ manager, options: { origin }, trustProxy: false, frameworkBodyParser: false });
+      for (const bad of [
+        "app.example.com",
+        "https://app.example.com/",
+        "https://app.example.com:443",
+        "null",
+        "",
+        "https://app.example.com/path",
+      ]) {
         expect(make(bad)).toThrow(InvalidOptionsError);
       }
       expect(make("https://app.example.com")).not.toThrow();
@@ -632,7 +705,12 @@ function defineTests(harness: AdapterHarness, fixture: DatabaseFixture): void {
     it("answers 500, never anonymous, when the database is gone", async () => {
       // A manager owning its connections, so that close() really takes the database away.
       const clock = new TestClock(START);
-      const manager = new SessionManager({ database: fixture.url, tablePrefix: DatabaseFixture.prefix(), password: FAST_PASSWORDS, clock: clock.now });
+      const manager = new SessionManager({
+        database: fixture.url,
+        tablePrefix: DatabaseFixture.prefix(),
+        password: FAST_PASSWORDS,
+        clock: clock.now,
+      });
       const t = { app: harness.createApp({ manager, options: {}, trustProxy: false, frameworkBodyParser: false }), manager, clock };
       const { username, cookie } = await registered(t);
       await manager.close();

@@ -9,7 +9,11 @@ export { type AdapterName } from "../http/apps.js";
 export const ADAPTERS: readonly AdapterName[] = ["express", "koa", "hono"];
 
 /** The shared HTTP suite's app on `adapter`: the handlers, a guarded `/me`, `/whoami`, `/action`, and a 500 error handler. */
-export function createApp(adapter: AdapterName, manager: SessionManager, options: Omit<SessionMiddlewareOptions, "manager"> = {}): RequestListener {
+export function createApp(
+  adapter: AdapterName,
+  manager: SessionManager,
+  options: Omit<SessionMiddlewareOptions, "manager"> = {},
+): RequestListener {
   return APPS[adapter]({ manager, options, trustProxy: false, frameworkBodyParser: false });
 }
 
@@ -46,7 +50,11 @@ export class LocalServer {
         path: req.path,
         agent: this.agent,
         // Node.js sends a DELETE body without framing unless told its length.
-        headers: { host: HOST, ...(req.body === undefined ? {} : { "content-length": String(Buffer.byteLength(req.body)) }), ...req.headers },
+        headers: {
+          host: HOST,
+          ...(req.body === undefined ? {} : { "content-length": String(Buffer.byteLength(req.body)) }),
+          ...req.headers,
+        },
         timeout: timeoutMs,
       });
       outgoing.on("timeout", () => {

@@ -19,7 +19,12 @@ describeEachDatabase("concurrency", (fixture) => {
     clock = new TestClock();
     // A queue long enough for every hash of a burst: these tests are about what the database
     // makes of concurrent operations; the queue's limit has tests of its own.
-    sm = fixture.manager({ clock: clock.now, tablePrefix: DatabaseFixture.prefix(), throttle: false, password: { ...FAST_PASSWORDS, queueLimit: 10_000 } });
+    sm = fixture.manager({
+      clock: clock.now,
+      tablePrefix: DatabaseFixture.prefix(),
+      throttle: false,
+      password: { ...FAST_PASSWORDS, queueLimit: 10_000 },
+    });
     await sm.migrate();
   });
 
@@ -46,7 +51,10 @@ describeEachDatabase("concurrency", (fixture) => {
     const people = await users(5);
     const earlier = await Promise.all(people.map((user) => sm.login(user.username, PASSWORD)));
     const logins = people.flatMap((user) => Array.from({ length: 40 }, () => ({ user, run: () => sm.login(user.username, PASSWORD) })));
-    const validations = Array.from({ length: 200 }, (_, i) => ({ user: people[i % people.length]!, run: () => sm.validateSession(earlier[i % people.length]!) }));
+    const validations = Array.from({ length: 200 }, (_, i) => ({
+      user: people[i % people.length]!,
+      run: () => sm.validateSession(earlier[i % people.length]!),
+    }));
     const operations = interleave<{ user: User; run: () => Promise<unknown> }>(logins, validations);
     const results = await Promise.all(operations.map((operation) => operation.run()));
 
@@ -105,7 +113,12 @@ describeEachDatabase("concurrency", (fixture) => {
   it("ends each session exactly once when it is revoked from many places at once", async () => {
     const [user] = (await users(1)) as [User];
     const tokens = (await Promise.all(Array.from({ length: 20 }, () => sm.login(user.username, PASSWORD)))) as string[];
-    const attempts = tokens.flatMap((token) => [sm.revokeSession(token), sm.logout(token), sm.revokeSession(token), sm.validateSession(token)]);
+    const attempts = tokens.flatMap((token) => [
+      sm.revokeSession(token),
+      sm.logout(token),
+      sm.revokeSession(token),
+      sm.validateSession(token),
+    ]);
     const results = await Promise.all(attempts);
     for (let i = 0; i < tokens.length; i++) {
       const [revoke1, logout, revoke2] = results.slice(i * 4, i * 4 + 3) as boolean[];

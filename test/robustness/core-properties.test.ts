@@ -28,7 +28,12 @@ async function outcome<T>(call: () => Promise<T>): Promise<Outcome<T>> {
 }
 
 /** Fails unless the call ended as documented: a value the check accepts, or one of the typed errors listed. */
-function expectDocumented<T>(label: string, result: Outcome<T>, accept: (value: T) => boolean, errors: Array<abstract new (...args: never[]) => SessionManagerError> = []): void {
+function expectDocumented<T>(
+  label: string,
+  result: Outcome<T>,
+  accept: (value: T) => boolean,
+  errors: Array<abstract new (...args: never[]) => SessionManagerError> = [],
+): void {
   if ("error" in result) {
     const error = result.error;
     if (!(error instanceof SessionManagerError) || !errors.some((type) => error instanceof type)) {
@@ -41,7 +46,14 @@ function expectDocumented<T>(label: string, result: Outcome<T>, accept: (value: 
 
 function isUser(value: unknown): value is User {
   const user = value as User | null;
-  return user !== null && typeof user === "object" && Number.isSafeInteger(user.id) && typeof user.username === "string" && user.createdAt instanceof Date && Object.keys(user).length === 3;
+  return (
+    user !== null &&
+    typeof user === "object" &&
+    Number.isSafeInteger(user.id) &&
+    typeof user.username === "string" &&
+    user.createdAt instanceof Date &&
+    Object.keys(user).length === 3
+  );
 }
 
 describeEachDatabase("core properties under hostile input", (fixture) => {
@@ -51,7 +63,9 @@ describeEachDatabase("core properties under hostile input", (fixture) => {
   let keeper: User & { token: string };
 
   async function countSessions(): Promise<number> {
-    const { rows } = await sql<{ n: number | string }>`select count(*) as n from ${sql.table(`${prefix}auth_sessions`)}`.execute(fixture.raw());
+    const { rows } = await sql<{ n: number | string }>`select count(*) as n from ${sql.table(`${prefix}auth_sessions`)}`.execute(
+      fixture.raw(),
+    );
     return Number(rows[0]!.n);
   }
 
@@ -77,7 +91,12 @@ describeEachDatabase("core properties under hostile input", (fixture) => {
     await fc.assert(
       fc.asyncProperty(fc.oneof(hostileString(), fc.constant(keeper.username)), hostileString(), async (username, password) => {
         const result = await outcome(() => sm.authenticateUser(username, password));
-        expectDocumented("authenticateUser", result, (user) => user === null || (isUser(user) && user.id === keeper.id && password.normalize("NFKC") === PASSWORD), [LoginThrottledError]);
+        expectDocumented(
+          "authenticateUser",
+          result,
+          (user) => user === null || (isUser(user) && user.id === keeper.id && password.normalize("NFKC") === PASSWORD),
+          [LoginThrottledError],
+        );
       }),
       { numRuns: RUNS },
     );
@@ -105,7 +124,10 @@ describeEachDatabase("core properties under hostile input", (fixture) => {
     await fc.assert(
       fc.asyncProperty(
         fc.oneof({ weight: 4, arbitrary: hostileString(70) }, { weight: 1, arbitrary: fc.constant(keeper.username.toUpperCase()) }),
-        fc.oneof(hostileString(), hostileString(20).map((p) => `${p}${PASSWORD}`)),
+        fc.oneof(
+          hostileString(),
+          hostileString(20).map((p) => `${p}${PASSWORD}`),
+        ),
         async (username, password) => {
           const result = await outcome(() => sm.createUser(username, password));
           expectDocumented("createUser", result, isUser, [InvalidUsernameError, InvalidPasswordError, UsernameTakenError]);
@@ -134,13 +156,21 @@ describeEachDatabase("core properties under hostile input", (fixture) => {
   it("logs in with arbitrary credentials and metadata only as documented, and every token it gives works", async () => {
     const before = await countSessions();
     const tokens: string[] = [];
-    const meta = fc.record({ ip: fc.option(hostileString(300), { nil: undefined }), userAgent: fc.option(hostileString(1500), { nil: undefined }) }, { requiredKeys: [] });
+    const meta = fc.record(
+      { ip: fc.option(hostileString(300), { nil: undefined }), userAgent: fc.option(hostileString(1500), { nil: undefined }) },
+      { requiredKeys: [] },
+    );
     await fc.assert(
-      fc.asyncProperty(fc.oneof(hostileString(), fc.constant(keeper.username)), fc.oneof(hostileString(), fc.constant(PASSWORD)), meta, async (username, password, requestMeta) => {
-        const result = await outcome(() => sm.login(username, password, requestMeta));
-        expectDocumented("login", result, (token) => token === null || /^[A-Za-z0-9_-]{32}$/.test(token), [LoginThrottledError]);
-        if ("value" in result && result.value !== null) tokens.push(result.value);
-      }),
+      fc.asyncProperty(
+        fc.oneof(hostileString(), fc.constant(keeper.username)),
+        fc.oneof(hostileString(), fc.constant(PASSWORD)),
+        meta,
+        async (username, password, requestMeta) => {
+          const result = await outcome(() => sm.login(username, password, requestMeta));
+          expectDocumented("login", result, (token) => token === null || /^[A-Za-z0-9_-]{32}$/.test(token), [LoginThrottledError]);
+          if ("value" in result && result.value !== null) tokens.push(result.value);
+        },
+      ),
       { numRuns: RUNS },
     );
     expect(await countSessions()).toBe(before + tokens.length);
@@ -148,7 +178,9 @@ describeEachDatabase("core properties under hostile input", (fixture) => {
     // Metadata is stored bounded and without control characters.
     for (const session of await sm.listSessions(keeper.id)) {
       expect(session.ip === null || (session.ip.length <= 255 && !/[\u0000-\u001f\u007f]/.test(session.ip))).toBe(true);
-      expect(session.userAgent === null || (session.userAgent.length <= 1024 && !/[\u0000-\u001f\u007f]/.test(session.userAgent))).toBe(true);
+      expect(session.userAgent === null || (session.userAgent.length <= 1024 && !/[\u0000-\u001f\u007f]/.test(session.userAgent))).toBe(
+        true,
+      );
     }
     await Promise.all(tokens.map((token) => sm.revokeSession(token)));
     await expectKeeperIntact();

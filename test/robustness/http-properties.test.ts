@@ -23,17 +23,31 @@ interface Target {
 const hostileRequest: fc.Arbitrary<TestRequest> = fc
   .record(
     {
-      route: fc.constantFrom("POST /login", "POST /register", "POST /logout", "GET /me", "GET /whoami", "POST /action", "PUT /action", "DELETE /action"),
+      route: fc.constantFrom(
+        "POST /login",
+        "POST /register",
+        "POST /logout",
+        "GET /me",
+        "GET /whoami",
+        "POST /action",
+        "PUT /action",
+        "DELETE /action",
+      ),
       cookie: fc.option(
         fc.oneof(
           headerValue,
-          fc.tuple(fc.array(otherCookie, { maxLength: 3 }), fc.option(fc.oneof(tokenLike.filter(isHeaderSafe), headerValue), { nil: undefined })).map(([others, session]) =>
-            [...others, ...(session === undefined ? [] : [`session=${session}`])].join("; "),
-          ),
+          fc
+            .tuple(
+              fc.array(otherCookie, { maxLength: 3 }),
+              fc.option(fc.oneof(tokenLike.filter(isHeaderSafe), headerValue), { nil: undefined }),
+            )
+            .map(([others, session]) => [...others, ...(session === undefined ? [] : [`session=${session}`])].join("; ")),
         ),
         { nil: undefined },
       ),
-      origin: fc.option(fc.oneof(fc.constantFrom(SELF, "null", "https://evil.example", `${SELF}:8080`), headerValue, fc.webUrl()), { nil: undefined }),
+      origin: fc.option(fc.oneof(fc.constantFrom(SELF, "null", "https://evil.example", `${SELF}:8080`), headerValue, fc.webUrl()), {
+        nil: undefined,
+      }),
       referer: fc.option(fc.oneof(fc.webUrl(), headerValue), { nil: undefined }),
       fetchSite: fc.option(fc.constantFrom("cross-site", "same-site", "same-origin", "none"), { nil: undefined }),
       contentType: fc.option(
@@ -54,7 +68,12 @@ const hostileRequest: fc.Arbitrary<TestRequest> = fc
       body: fc.oneof(
         fc.uint8Array({ maxLength: 300 }).map((bytes) => Buffer.from(bytes)),
         fc.jsonValue().map((value) => JSON.stringify(value) ?? ""),
-        fc.record({ username: fc.oneof(hostileString(), fc.jsonValue()), password: fc.oneof(hostileString(), fc.jsonValue()) }, { requiredKeys: [] }).map((value) => JSON.stringify(value)),
+        fc
+          .record(
+            { username: fc.oneof(hostileString(), fc.jsonValue()), password: fc.oneof(hostileString(), fc.jsonValue()) },
+            { requiredKeys: [] },
+          )
+          .map((value) => JSON.stringify(value)),
         fc.tuple(hostileString(), hostileString()).map(([username, password]) => new URLSearchParams({ username, password }).toString()),
         fc.string({ maxLength: 200 }),
       ),
@@ -74,7 +93,15 @@ const hostileRequest: fc.Arbitrary<TestRequest> = fc
 
 /** Well-formed login and register requests carrying hostile usernames and passwords. */
 const hostileCredentials: fc.Arbitrary<TestRequest> = fc
-  .tuple(fc.constantFrom("/login", "/register"), fc.boolean(), hostileString(), fc.oneof(hostileString(), hostileString(20).map((p) => `${p}${PASSWORD}`)))
+  .tuple(
+    fc.constantFrom("/login", "/register"),
+    fc.boolean(),
+    hostileString(),
+    fc.oneof(
+      hostileString(),
+      hostileString(20).map((p) => `${p}${PASSWORD}`),
+    ),
+  )
   .map(([path, json, username, password]) => ({
     method: "POST",
     path,
@@ -179,7 +206,9 @@ function csrfAllows(headers: Record<string, string>): boolean {
 
 describeWith(testDatabase("sqlite-memory"), "HTTP properties of every adapter", (fixture) => {
   async function countSessions(prefix: string): Promise<number> {
-    const { rows } = await sql<{ n: number | string }>`select count(*) as n from ${sql.table(`${prefix}auth_sessions`)}`.execute(fixture.raw());
+    const { rows } = await sql<{ n: number | string }>`select count(*) as n from ${sql.table(`${prefix}auth_sessions`)}`.execute(
+      fixture.raw(),
+    );
     return Number(rows[0]!.n);
   }
 
@@ -207,11 +236,15 @@ describeWith(testDatabase("sqlite-memory"), "HTTP properties of every adapter", 
         const started: Array<{ token: string; username: string }> = [];
         await fc.assert(
           fc.asyncProperty(
-            fc.oneof({ weight: 6, arbitrary: hostileRequest }, { weight: 3, arbitrary: hostileCredentials }, { weight: 1, arbitrary: probeLogin(target.probe.username) }),
+            fc.oneof(
+              { weight: 6, arbitrary: hostileRequest },
+              { weight: 3, arbitrary: hostileCredentials },
+              { weight: 1, arbitrary: probeLogin(target.probe.username) },
+            ),
             async (req) => {
-            const res = await server.send(req);
-            const session = checkDocumented(req, res);
-            if (session !== null) started.push(session);
+              const res = await server.send(req);
+              const session = checkDocumented(req, res);
+              if (session !== null) started.push(session);
             },
           ),
           { numRuns: RUNS.arbitrary },
@@ -232,8 +265,13 @@ describeWith(testDatabase("sqlite-memory"), "HTTP properties of every adapter", 
             route: fc.constantFrom("GET /me", "GET /whoami", "POST /action", "PUT /action", "PATCH /action", "DELETE /action"),
             before: fc.array(otherCookie, { maxLength: 3 }),
             after: fc.array(otherCookie, { maxLength: 3 }),
-            origin: fc.option(fc.oneof(fc.constantFrom(SELF, ` ${SELF} `, "null", "https://evil.example", `${SELF}:8080`, "https://app.test"), headerValue), { nil: undefined }),
-            referer: fc.option(fc.oneof(fc.constantFrom(`${SELF}/page`, "https://evil.example/x"), fc.webUrl(), headerValue), { nil: undefined }),
+            origin: fc.option(
+              fc.oneof(fc.constantFrom(SELF, ` ${SELF} `, "null", "https://evil.example", `${SELF}:8080`, "https://app.test"), headerValue),
+              { nil: undefined },
+            ),
+            referer: fc.option(fc.oneof(fc.constantFrom(`${SELF}/page`, "https://evil.example/x"), fc.webUrl(), headerValue), {
+              nil: undefined,
+            }),
             fetchSite: fc.option(fc.constantFrom("cross-site", "same-site", "same-origin", "none"), { nil: undefined }),
           },
           { requiredKeys: ["route", "before", "after"] },
@@ -250,7 +288,10 @@ describeWith(testDatabase("sqlite-memory"), "HTTP properties of every adapter", 
             if (unsafe && !csrfAllows(headers)) {
               expect({ status: res.status, body: jsonOf(res) }).toEqual({ status: 403, body: { error: "forbidden" } });
             } else {
-              expect({ status: res.status, username: (jsonOf(res) as { username?: unknown }).username }).toEqual({ status: 200, username: keeper.username });
+              expect({ status: res.status, username: (jsonOf(res) as { username?: unknown }).username }).toEqual({
+                status: 200,
+                username: keeper.username,
+              });
             }
             // The cookie of a live session is never cleared.
             expect(cookieValuesSet(res)).not.toContain("");

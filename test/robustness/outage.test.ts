@@ -89,7 +89,8 @@ async function trafficThroughOutage(sm: SessionManager, block: () => Promise<voi
         };
         observations.push(observation);
         const fine = (observation.status === 200 && observation.username === user.username) || observation.status === 500;
-        if (!fine || observation.setCookies.length > 0) wrong.push(`${adapter} ${observation.route} in phase ${settled} answered ${JSON.stringify(observation)}`);
+        if (!fine || observation.setCookies.length > 0)
+          wrong.push(`${adapter} ${observation.route} in phase ${settled} answered ${JSON.stringify(observation)}`);
         await sleep(5);
       }
     }
@@ -100,15 +101,27 @@ async function trafficThroughOutage(sm: SessionManager, block: () => Promise<voi
       // Requests already in flight when the connections die belong to the outage.
       phase = "down";
       await block();
-      const failedIn = (adapter: AdapterName): number => observations.filter((o) => o.adapter === adapter && o.phase === "down" && o.status >= 500).length;
+      const failedIn = (adapter: AdapterName): number =>
+        observations.filter((o) => o.adapter === adapter && o.phase === "down" && o.status >= 500).length;
       await waitFor("server errors from every adapter", () => ADAPTERS.every((adapter) => failedIn(adapter) >= 6), 15_000, wrong);
       // A login needs the database too: it fails closed, with no cookie.
-      const login = await servers.get("express")!.send({ method: "POST", path: "/login", headers: { "content-type": "application/json" }, body: JSON.stringify({ username: users[0]!.username, password: PASSWORD }) });
+      const login = await servers.get("express")!.send({
+        method: "POST",
+        path: "/login",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ username: users[0]!.username, password: PASSWORD }),
+      });
       expect({ status: login.status, cookies: cookieValuesSet(login) }).toEqual({ status: 500, cookies: [] });
       await unblock();
       phase = "after";
-      const recovered = (adapter: AdapterName, user: SignedIn): boolean => observations.some((o) => o.adapter === adapter && o.user === user && o.phase === "after" && o.status === 200);
-      await waitFor("recovery on every adapter", () => ADAPTERS.every((adapter) => users.every((user) => recovered(adapter, user))), 20_000, wrong);
+      const recovered = (adapter: AdapterName, user: SignedIn): boolean =>
+        observations.some((o) => o.adapter === adapter && o.user === user && o.phase === "after" && o.status === 200);
+      await waitFor(
+        "recovery on every adapter",
+        () => ADAPTERS.every((adapter) => users.every((user) => recovered(adapter, user))),
+        20_000,
+        wrong,
+      );
     } finally {
       running = false;
       await Promise.all(loops);
@@ -129,10 +142,19 @@ async function trafficThroughOutage(sm: SessionManager, block: () => Promise<voi
     for (const adapter of ADAPTERS) {
       for (const user of users) {
         const res = await servers.get(adapter)!.send({ method: "GET", path: "/me", headers: { cookie: user.cookie } });
-        expect({ adapter, status: res.status, username: (jsonOf(res) as { username?: unknown }).username }).toEqual({ adapter, status: 200, username: user.username });
+        expect({ adapter, status: res.status, username: (jsonOf(res) as { username?: unknown }).username }).toEqual({
+          adapter,
+          status: 200,
+          username: user.username,
+        });
       }
     }
-    const login = await servers.get("koa")!.send({ method: "POST", path: "/login", headers: { "content-type": "application/json" }, body: JSON.stringify({ username: users[1]!.username, password: PASSWORD }) });
+    const login = await servers.get("koa")!.send({
+      method: "POST",
+      path: "/login",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ username: users[1]!.username, password: PASSWORD }),
+    });
     expect(login.status).toBe(200);
   } finally {
     for (const server of servers.values()) await server.close();
@@ -151,7 +173,9 @@ describeWith(testDatabase("postgres"), "database outage", (fixture) => {
         async () => {
           // Only this test's own database goes away; other suites on the server carry on.
           await admin.query(`alter database ${name} allow_connections false`);
-          await admin.query("select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()", [name]);
+          await admin.query("select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()", [
+            name,
+          ]);
         },
         async () => {
           await admin.query(`alter database ${name} allow_connections true`);
@@ -268,7 +292,12 @@ describe("sqlite-file: a database locked by another process", () => {
       await expect(sm.login(username, PASSWORD)).rejects.toMatchObject({ code: "SQLITE_BUSY" });
 
       // Over HTTP a write that cannot happen is the app's 500, and the session cookie stays.
-      const login = await server.send({ method: "POST", path: "/login", headers: { "content-type": "application/json" }, body: JSON.stringify({ username, password: PASSWORD }) });
+      const login = await server.send({
+        method: "POST",
+        path: "/login",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ username, password: PASSWORD }),
+      });
       expect({ status: login.status, cookies: cookieValuesSet(login) }).toEqual({ status: 500, cookies: [] });
       const logout = await server.send({ method: "POST", path: "/logout", headers: { cookie: `session=${token}` } });
       expect({ status: logout.status, cookies: cookieValuesSet(logout) }).toEqual({ status: 500, cookies: [] });
@@ -278,7 +307,12 @@ describe("sqlite-file: a database locked by another process", () => {
     // The failed transactions were rolled back and the connection is usable again.
     expect(await sm.validateSession(token)).toMatchObject({ id: user.id });
     expect(await sm.createUser(uniqueName(), PASSWORD)).toMatchObject({ id: expect.any(Number) });
-    const login = await server.send({ method: "POST", path: "/login", headers: { "content-type": "application/json" }, body: JSON.stringify({ username, password: PASSWORD }) });
+    const login = await server.send({
+      method: "POST",
+      path: "/login",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ username, password: PASSWORD }),
+    });
     expect(login.status).toBe(200);
     expect(await sm.revokeSessions(user.id)).toBe(2);
   });

@@ -118,7 +118,15 @@ function postSlowly(port: number, path: string, headers: Record<string, string>,
     const piece = Buffer.alloc(64 * 1024, "a");
     let written = 0;
     let answered = false;
-    const outgoing = request({ host: "127.0.0.1", port, method: "POST", path, agent: whole ? keepAlive : false, headers: { host: HOST, ...headers }, timeout: 20_000 });
+    const outgoing = request({
+      host: "127.0.0.1",
+      port,
+      method: "POST",
+      path,
+      agent: whole ? keepAlive : false,
+      headers: { host: HOST, ...headers },
+      timeout: 20_000,
+    });
     outgoing.on("timeout", () => outgoing.destroy(new Error("no answer")));
     outgoing.on("error", (error) => {
       if (!answered) reject(error);
@@ -129,7 +137,11 @@ function postSlowly(port: number, path: string, headers: Record<string, string>,
       const chunks: Buffer[] = [];
       res.on("data", (chunk: Buffer) => chunks.push(chunk));
       res.on("end", () => {
-        const answer = { status: res.statusCode ?? 0, body: jsonOf({ status: 0, headers: {}, text: Buffer.concat(chunks).toString("utf8") }), writtenBeforeAnswer };
+        const answer = {
+          status: res.statusCode ?? 0,
+          body: jsonOf({ status: 0, headers: {}, text: Buffer.concat(chunks).toString("utf8") }),
+          writtenBeforeAnswer,
+        };
         if (!whole) {
           outgoing.destroy();
           resolve(answer);
@@ -201,7 +213,12 @@ describe.each(ADAPTERS)("oversized input over HTTP: %s", (adapter) => {
   });
 
   it("answers a declared 10 MiB body with 413 before it is sent", async () => {
-    const answer = await postSlowly(server.port, "/login", { "content-type": "application/json", "content-length": String(10 * MiB), cookie }, 10 * MiB);
+    const answer = await postSlowly(
+      server.port,
+      "/login",
+      { "content-type": "application/json", "content-length": String(10 * MiB), cookie },
+      10 * MiB,
+    );
     expect(answer).toMatchObject({ status: 413, body: { error: "payload_too_large" } });
     expect(answer.writtenBeforeAnswer).toBeLessThan(MiB);
     expect(login).not.toHaveBeenCalled();
@@ -210,7 +227,12 @@ describe.each(ADAPTERS)("oversized input over HTTP: %s", (adapter) => {
 
   it("answers a chunked 10 MiB body with 413 as soon as it passes 16 KiB", async () => {
     for (const path of ["/login", "/register"]) {
-      const answer = await postSlowly(server.port, path, { "content-type": "application/x-www-form-urlencoded", "transfer-encoding": "chunked" }, 10 * MiB);
+      const answer = await postSlowly(
+        server.port,
+        path,
+        { "content-type": "application/x-www-form-urlencoded", "transfer-encoding": "chunked" },
+        10 * MiB,
+      );
       expect(answer).toMatchObject({ status: 413, body: { error: "payload_too_large" } });
       expect(answer.writtenBeforeAnswer).toBeLessThan(MiB);
     }
@@ -226,7 +248,11 @@ describe.each(ADAPTERS)("oversized input over HTTP: %s", (adapter) => {
 
   it("treats a 1 MiB Cookie header as anonymous without a query when the header limit is raised", async () => {
     fixture.queries.count = 0;
-    for (const header of [`session=${"A".repeat(MiB)}`, `pad=${"x".repeat(MiB)}`, `${"a=b; ".repeat(MiB / 5)}session=${"%".repeat(1000)}`]) {
+    for (const header of [
+      `session=${"A".repeat(MiB)}`,
+      `pad=${"x".repeat(MiB)}`,
+      `${"a=b; ".repeat(MiB / 5)}session=${"%".repeat(1000)}`,
+    ]) {
       const res = await bigHeaders.send({ method: "GET", path: "/me", headers: { cookie: header } });
       expect({ status: res.status, body: jsonOf(res) }).toEqual({ status: 401, body: { error: "unauthorized" } });
     }
@@ -238,11 +264,26 @@ describe.each(ADAPTERS)("oversized input over HTTP: %s", (adapter) => {
 
   it("refuses a username or password just under the body limit without hashing", async () => {
     const long = "n".repeat(15 * 1024);
-    const wrong = await server.send({ method: "POST", path: "/login", headers: { "content-type": "application/json" }, body: JSON.stringify({ username: long, password: PASSWORD }) });
+    const wrong = await server.send({
+      method: "POST",
+      path: "/login",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ username: long, password: PASSWORD }),
+    });
     expect({ status: wrong.status, body: jsonOf(wrong) }).toEqual({ status: 401, body: { error: "invalid_credentials" } });
-    const register = await server.send({ method: "POST", path: "/register", headers: { "content-type": "application/json" }, body: JSON.stringify({ username: "bob", password: long }) });
+    const register = await server.send({
+      method: "POST",
+      path: "/register",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ username: "bob", password: long }),
+    });
     expect({ status: register.status, body: jsonOf(register) }).toEqual({ status: 400, body: { error: "invalid_password" } });
-    const huge = await server.send({ method: "POST", path: "/login", headers: { "content-type": "application/json" }, body: JSON.stringify({ username: "a".repeat(MiB), password: PASSWORD }) });
+    const huge = await server.send({
+      method: "POST",
+      path: "/login",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ username: "a".repeat(MiB), password: PASSWORD }),
+    });
     expect(huge.status).toBe(413);
     expect(hashing.count).toBe(0);
   });
@@ -261,7 +302,13 @@ describe.each(ADAPTERS)("oversized input over HTTP: %s", (adapter) => {
     await postSlowly(server.port, "/login", { "content-type": "application/json", "transfer-encoding": "chunked" }, MiB);
     const before = used();
     for (let i = 0; i < 8; i++) {
-      const answer = await postSlowly(server.port, "/login", { "content-type": "application/json", "transfer-encoding": "chunked" }, 10 * MiB, true);
+      const answer = await postSlowly(
+        server.port,
+        "/login",
+        { "content-type": "application/json", "transfer-encoding": "chunked" },
+        10 * MiB,
+        true,
+      );
       expect(answer.status).toBe(413);
       await bigHeaders.send({ method: "GET", path: "/whoami", headers: { cookie: `session=${"B".repeat(MiB)}` } });
     }

@@ -146,7 +146,11 @@ for (const { scheme, connectTimeout } of SCHEMES) {
     });
 
     it("close() resolves at once after operations have timed out", async () => {
-      const sm = new SessionManager({ database: server.url(scheme, { [connectTimeout]: "200" }), password: FAST_PASSWORDS, autoMigrate: false });
+      const sm = new SessionManager({
+        database: server.url(scheme, { [connectTimeout]: "200" }),
+        password: FAST_PASSWORDS,
+        autoMigrate: false,
+      });
       await expect(sm.checkSession(TOKEN)).rejects.toBeInstanceOf(DatabaseTimeoutError);
       const { ms, result } = await elapsed(() => sm.close());
       expect(result.status).toBe("fulfilled");
@@ -163,7 +167,11 @@ describe("postgres: a server that completes the handshake and never answers a qu
   afterEach(() => server.close());
 
   it("fails checkSession() and login() with DatabaseTimeoutError after the URL's query_timeout", async () => {
-    const sm = new SessionManager({ database: server.url("postgres", { query_timeout: "300" }), password: FAST_PASSWORDS, autoMigrate: false });
+    const sm = new SessionManager({
+      database: server.url("postgres", { query_timeout: "300" }),
+      password: FAST_PASSWORDS,
+      autoMigrate: false,
+    });
     try {
       const operations: Array<() => Promise<unknown>> = [() => sm.checkSession(TOKEN), () => sm.login("alice", PASSWORD)];
       for (const work of operations) {
@@ -181,7 +189,11 @@ describe("postgres: a server that completes the handshake and never answers a qu
   });
 
   it("answers 500 through the Express adapter instead of hanging the request", async () => {
-    const sm = new SessionManager({ database: server.url("postgres", { query_timeout: "300" }), password: FAST_PASSWORDS, autoMigrate: false });
+    const sm = new SessionManager({
+      database: server.url("postgres", { query_timeout: "300" }),
+      password: FAST_PASSWORDS,
+      autoMigrate: false,
+    });
     const errors: unknown[] = [];
     const app = express();
     app.use(sessionMiddleware({ manager: sm }));
@@ -217,13 +229,13 @@ describe("database URL timeout options", () => {
     expect(() => new SessionManager({ database })).toThrow(UnsupportedDatabaseError);
   });
 
-  it.each(["postgres://localhost/app?connectionTimeoutMillis=0&query_timeout=0", "mysql://localhost/app?connectTimeout=5000&queryTimeout=0"])(
-    "takes whole numbers, 0 for none: %s",
-    async (database) => {
-      const sm = new SessionManager({ database });
-      await sm.close();
-    },
-  );
+  it.each([
+    "postgres://localhost/app?connectionTimeoutMillis=0&query_timeout=0",
+    "mysql://localhost/app?connectTimeout=5000&queryTimeout=0",
+  ])("takes whole numbers, 0 for none: %s", async (database) => {
+    const sm = new SessionManager({ database });
+    await sm.close();
+  });
 });
 
 describe("query timeouts of migrate()", () => {

@@ -8,7 +8,7 @@ import { createRequire } from "node:module";
 
 const require = createRequire(import.meta.url);
 const adapterFormat = process.argv[2];
-if (adapterFormat !== "esm" && adapterFormat !== "cjs") throw new Error('usage: dual-package-app.mjs esm|cjs');
+if (adapterFormat !== "esm" && adapterFormat !== "cjs") throw new Error("usage: dual-package-app.mjs esm|cjs");
 const load = (format, specifier) => (format === "esm" ? import(specifier) : Promise.resolve(require(specifier)));
 const adapter = await load(adapterFormat, "session-manager/express");
 const core = await load(adapterFormat === "esm" ? "cjs" : "esm", "session-manager");
@@ -45,7 +45,9 @@ function call(method, path, { body, cookie, origin } = {}) {
       let text = "";
       res.on("data", (chunk) => (text += chunk));
       res.on("end", () => {
-        const session = (res.headers["set-cookie"] ?? []).map((value) => /^session=([^;]*)/.exec(value)?.[1]).find((value) => value !== undefined);
+        const session = (res.headers["set-cookie"] ?? [])
+          .map((value) => /^session=([^;]*)/.exec(value)?.[1])
+          .find((value) => value !== undefined);
         resolve({ status: res.status ?? res.statusCode, body: text, session, retryAfter: res.headers["retry-after"] });
       });
     });

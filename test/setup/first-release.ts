@@ -27,7 +27,10 @@ export async function insertFirstReleaseUsers(db: Kysely<Database>, kind: Dialec
   const ids = new Map<string, number>();
   for (const name of names) {
     const passwordHash = await hash(`${name}-password`, { algorithm: 2, ...FAST_PASSWORDS });
-    ids.set(name, await insertUser(db, kind, { username: name, usernameKey: legacyUsernameKey(name), passwordHash, createdAt: Date.now() }));
+    ids.set(
+      name,
+      await insertUser(db, kind, { username: name, usernameKey: legacyUsernameKey(name), passwordHash, createdAt: Date.now() }),
+    );
   }
   return ids;
 }

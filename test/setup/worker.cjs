@@ -19,12 +19,14 @@ const operations = {
   revokeAll: (userId) => sm.revokeSessions(userId),
 };
 
-createInterface({ input: process.stdin }).on("line", async (line) => {
-  const { id, op, args } = JSON.parse(line);
-  try {
-    const result = await operations[op](...args);
-    process.stdout.write(JSON.stringify({ id, result: result ?? null }) + "\n");
-  } catch (error) {
-    process.stdout.write(JSON.stringify({ id, error: { code: error.code ?? null, message: String(error.message) } }) + "\n");
-  }
-}).on("close", () => sm.close());
+createInterface({ input: process.stdin })
+  .on("line", async (line) => {
+    const { id, op, args } = JSON.parse(line);
+    try {
+      const result = await operations[op](...args);
+      process.stdout.write(JSON.stringify({ id, result: result ?? null }) + "\n");
+    } catch (error) {
+      process.stdout.write(JSON.stringify({ id, error: { code: error.code ?? null, message: String(error.message) } }) + "\n");
+    }
+  })
+  .on("close", () => sm.close());

@@ -28,7 +28,12 @@ export async function listSessionsCommand(context: CommandContext): Promise<void
     0,
   );
   const agentWidth = out.isTTY === true ? Math.max(MIN_USER_AGENT_WIDTH, terminalColumns(out) - others - 1) : DEFAULT_USER_AGENT_WIDTH;
-  out.write(`${formatTable(HEADER, sessions.map((session) => row(session, agentWidth)))}\n`);
+  out.write(
+    `${formatTable(
+      HEADER,
+      sessions.map((session) => row(session, agentWidth)),
+    )}\n`,
+  );
 }
 
 function row(session: Session, agentWidth: number): string[] {

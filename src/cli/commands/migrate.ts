@@ -16,10 +16,14 @@ export async function migrateCommand(context: CommandContext): Promise<void> {
     stdout.write(`${plural(report.rekeyedUsernames, "username")} re-keyed for the current comparison rules\n`);
   }
   for (const conflict of report.usernameConflicts) {
-    stderr.write(`warning: ${usersList(conflict)} are one name under the current rules; each keeps its old key and still signs in as before: delete or rename all but one\n`);
+    stderr.write(
+      `warning: ${usersList(conflict)} are one name under the current rules; each keeps its old key and still signs in as before: delete or rename all but one\n`,
+    );
   }
   for (const refused of report.invalidUsernames) {
-    stderr.write(`warning: user ${refused.userId} ${quoted(refused.username)} has a name the current rules refuse (invisible, control or format characters); it can no longer sign in by name\n`);
+    stderr.write(
+      `warning: user ${refused.userId} ${quoted(refused.username)} has a name the current rules refuse (invisible, control or format characters); it can no longer sign in by name\n`,
+    );
   }
 }
 
