@@ -6,7 +6,6 @@ import { migrateToLatest } from "./database/migrations.js";
 import type { Database } from "./database/schema.js";
 import { deleteExpiredBatch, deleteUserSessions, listUserSessions, sessionLookup } from "./database/sessions.js";
 import { clearThrottle, deleteStaleThrottles } from "./database/throttle.js";
-import { withMigrationTimeouts } from "./database/timeouts.js";
 import { rekeyUsernames, type RefusedUsername, type UsernameConflict, type UsernameKeyReport } from "./database/username-keys.js";
 import {
   deleteUserAndSessions,
@@ -94,6 +93,7 @@ export class SessionManager {
   readonly #db: Kysely<Database>;
   readonly #kind: DialectKind;
   readonly #ownsDatabase: boolean;
+  readonly #duringMigration: <T>(work: () => Promise<T>) => Promise<T>;
   // What the workflow modules (login.ts, session-lifecycle.ts, …) get; the manager delegates to them.
   readonly #context: ManagerContext;
   #migration: Promise<MigrationReport> | null = null;
@@ -108,6 +108,7 @@ export class SessionManager {
     this.#db = connection.db;
     this.#kind = connection.kind;
     this.#ownsDatabase = connection.owned;
+    this.#duringMigration = connection.duringMigration;
     this.#migrated = !this.#options.autoMigrate;
     const throttle = this.#options.throttle;
     // eslint-disable-next-line @typescript-eslint/no-this-alias -- the context's getter reads the manager's private state
@@ -171,7 +172,7 @@ export class SessionManager {
   async migrate(options: MigrateOptions = {}): Promise<MigrationReport> {
     const starts = this.#migration === null;
     // The migration lock wait and a table rewrite may take minutes: its queries get longer than requests'.
-    this.#migration ??= withMigrationTimeouts(() => migrateToLatest(this.#db, this.#kind, this.#options.tablePrefix)).then(
+    this.#migration ??= this.#duringMigration(() => migrateToLatest(this.#db, this.#kind, this.#options.tablePrefix)).then(
       (rekey) => {
         this.#migrated = true;
         this.#migrationRekeyed = rekey !== null;

@@ -11,7 +11,7 @@ import { openPostgresPool } from "./postgres-pool.js";
 import { PreparedSqliteDialect } from "./sqlite-dialect.js";
 import { parseSqliteUrl } from "./sqlite-url.js";
 import { TablePrefixPlugin } from "./table-prefix-plugin.js";
-import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_QUERY_TIMEOUT_MS } from "./timeouts.js";
+import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_QUERY_TIMEOUT_MS, QueryTimeouts } from "./timeouts.js";
 
 /** A Kysely instance ready for the library's queries, and whether the library owns its connections. */
 export interface Connection {
@@ -21,7 +21,11 @@ export interface Connection {
   owned: boolean;
   /** Runs a compiled query that reads at most one row: the validation lookup's way to the database. */
   readOne: RowReader;
+  /** Runs `migrate()`'s work with the longer query timeout of migrations, where queries have one. */
+  duringMigration: <T>(work: () => Promise<T>) => Promise<T>;
 }
+
+const noTimeouts = <T>(work: () => Promise<T>): Promise<T> => work();
 
 // Waits this long for another process's write lock on a shared SQLite file before failing;
 // `sqlite:PATH?busyTimeout=MS` changes it.
@@ -38,9 +42,9 @@ export function connect(database: string | Kysely<any>, tablePrefix: string): Co
     // The caller's plugins (CamelCasePlugin, WithSchemaPlugin…) would rewrite our column names.
     const own = database.withoutPlugins() as Kysely<Database>;
     const db = plugins.length === 0 ? own : own.withPlugin(plugins[0]!);
-    return { db, kind: dialectKindOf(db), owned: false, readOne: throughKysely(db) };
+    return { db, kind: dialectKindOf(db), owned: false, readOne: throughKysely(db), duringMigration: noTimeouts };
   }
-  const { dialect, kind } = dialectFromUrl(database);
+  const { dialect, kind, timeouts } = dialectFromUrl(database);
   const db = new Kysely<Database>({ dialect, plugins });
   const viaKysely = throughKysely(db);
   // Our own SQLite connection runs the read with `get`, past Kysely's executor, whose promise chain
@@ -48,7 +52,8 @@ export function connect(database: string | Kysely<any>, tablePrefix: string): Co
   // Kysely's way waits its turn or opens it. The table-prefix plugin rewrites queries only, so no
   // result transform is skipped.
   const readOne = dialect instanceof PreparedSqliteDialect ? dialect.rowReader(viaKysely) : viaKysely;
-  return { db, kind, owned: true, readOne };
+  const duringMigration = timeouts === null ? noTimeouts : <T>(work: () => Promise<T>): Promise<T> => timeouts.duringMigration(work);
+  return { db, kind, owned: true, readOne, duringMigration };
 }
 
 function throughKysely(db: Kysely<Database>): RowReader {
@@ -56,19 +61,19 @@ function throughKysely(db: Kysely<Database>): RowReader {
 }
 
 /** Parses a database URL into a Kysely dialect; drivers for servers are loaded only when named. */
-export function dialectFromUrl(url: string): { dialect: Dialect; kind: DialectKind } {
+export function dialectFromUrl(url: string): { dialect: Dialect; kind: DialectKind; timeouts: QueryTimeouts | null } {
   const scheme = /^([a-z0-9]+):/i.exec(url)?.[1]?.toLowerCase();
   switch (scheme) {
     case "sqlite": {
       const { path, busyTimeout } = parseSqliteUrl(url);
-      return { dialect: sqliteDialect(path, busyTimeout ?? SQLITE_BUSY_TIMEOUT_MS), kind: "sqlite" };
+      return { dialect: sqliteDialect(path, busyTimeout ?? SQLITE_BUSY_TIMEOUT_MS), kind: "sqlite", timeouts: null };
     }
     case "postgres":
     case "postgresql":
-      return { dialect: postgresDialect(url), kind: "postgres" };
+      return { ...postgresDialect(url), kind: "postgres" };
     case "mysql":
     case "mariadb":
-      return { dialect: mysqlDialect(url), kind: "mysql" };
+      return { ...mysqlDialect(url), kind: "mysql" };
     default:
       throw new UnsupportedDatabaseError(
         `unsupported database URL scheme "${scheme ?? ""}": use sqlite:, postgres://, postgresql://, mysql:// or mariadb://`,
@@ -91,7 +96,7 @@ function sqliteDialect(path: string, busyTimeout: number): PreparedSqliteDialect
   });
 }
 
-function postgresDialect(url: string): Dialect {
+function postgresDialect(url: string): { dialect: Dialect; timeouts: QueryTimeouts } {
   // Read now, so that a malformed option fails `new SessionManager()` rather than the first request.
   const { connectionString, options } = splitPoolOptions(url, {
     max: null,
@@ -100,7 +105,8 @@ function postgresDialect(url: string): Dialect {
     query_timeout: DEFAULT_QUERY_TIMEOUT_MS,
   });
   const { query_timeout: queryTimeout, connectionTimeoutMillis, ...rest } = options;
-  return new PostgresDialect({
+  const timeouts = new QueryTimeouts(queryTimeout!);
+  const dialect = new PostgresDialect({
     pool: async () => {
       const pg = await loadPeer<typeof Pg>("pg", "PostgreSQL", () => import("pg"));
       const Pool = pg.Pool ?? (pg as unknown as { default: typeof Pg }).default.Pool;
@@ -108,13 +114,14 @@ function postgresDialect(url: string): Dialect {
         connectionString,
         ...rest,
         connectionTimeoutMillis: connectionTimeoutMillis!,
-        queryTimeout: queryTimeout!,
+        queryTimeout: timeouts,
       });
     },
   });
+  return { dialect, timeouts };
 }
 
-function mysqlDialect(url: string): Dialect {
+function mysqlDialect(url: string): { dialect: Dialect; timeouts: QueryTimeouts } {
   const { connectionString, options } = splitPoolOptions(url.replace(/^mariadb:/i, "mysql:"), {
     connectionLimit: null,
     queueLimit: null,
@@ -122,13 +129,15 @@ function mysqlDialect(url: string): Dialect {
     queryTimeout: DEFAULT_QUERY_TIMEOUT_MS,
   });
   const { queryTimeout, connectTimeout, ...rest } = options;
-  return new MysqlDialect({
+  const timeouts = new QueryTimeouts(queryTimeout!);
+  const dialect = new MysqlDialect({
     pool: async () => {
       const mysql = await loadPeer<typeof Mysql2>("mysql2", "MySQL/MariaDB", () => import("mysql2"));
       const createPool = mysql.createPool ?? (mysql as unknown as { default: typeof Mysql2 }).default.createPool;
-      return openMysqlPool(createPool, { uri: connectionString, ...rest, connectTimeout: connectTimeout!, queryTimeout: queryTimeout! });
+      return openMysqlPool(createPool, { uri: connectionString, ...rest, connectTimeout: connectTimeout!, queryTimeout: timeouts });
     },
   });
+  return { dialect, timeouts };
 }
 
 /**

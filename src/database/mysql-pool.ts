@@ -2,7 +2,7 @@ import { connect as connectSocket, type Socket } from "node:net";
 import type { MysqlPool, MysqlPoolConnection, MysqlQueryResult, MysqlStream, MysqlStreamOptions } from "kysely";
 import type { Pool, PoolOptions } from "mysql2";
 import { DatabaseTimeoutError } from "../errors.js";
-import { CLOSE_GRACE_MS, SocketTracker, effectiveQueryTimeout, errorFields } from "./timeouts.js";
+import { CLOSE_GRACE_MS, SocketTracker, errorFields, type QueryTimeouts } from "./timeouts.js";
 
 /** The pool settings the library reads from a `mysql://` URL, each a whole number. */
 export interface MysqlPoolSettings {
@@ -12,7 +12,7 @@ export interface MysqlPoolSettings {
   /** Bounds a connection attempt; 0: none. */
   connectTimeout: number;
   /** Bounds each query, measured by the client; 0: none. */
-  queryTimeout: number;
+  queryTimeout: QueryTimeouts;
 }
 
 /** A mysql2 pool connection as this module uses it; mysql2's own overloads are too loose to implement against. */
@@ -90,10 +90,10 @@ function openSocket(config: SocketSettings): Socket {
 /** A pooled mysql2 connection whose queries time out, and which leaves the pool once one has. */
 class GuardedConnection implements MysqlPoolConnection {
   readonly #raw: RawConnection;
-  readonly #queryTimeout: number;
+  readonly #queryTimeout: QueryTimeouts;
   #timedOut = false;
 
-  constructor(raw: RawConnection, queryTimeout: number) {
+  constructor(raw: RawConnection, queryTimeout: QueryTimeouts) {
     this.#raw = raw;
     this.#queryTimeout = queryTimeout;
   }
@@ -113,7 +113,7 @@ class GuardedConnection implements MysqlPoolConnection {
       callback(new DatabaseTimeoutError("MySQL connection dropped after a query timed out"), []);
       return;
     }
-    const timeout = effectiveQueryTimeout(this.#queryTimeout);
+    const timeout = this.#queryTimeout.current();
     const options: { sql: string; values: unknown[]; timeout?: number } = { sql, values: parameters };
     if (timeout > 0) options.timeout = timeout;
     this.#raw.query(options, (error, result) => {

@@ -2,7 +2,7 @@ import { Socket } from "node:net";
 import type { PostgresCursor, PostgresPool, PostgresPoolClient, PostgresQueryResult } from "kysely";
 import type { Pool, PoolClient, PoolConfig, QueryConfig } from "pg";
 import { DatabaseTimeoutError } from "../errors.js";
-import { CLOSE_GRACE_MS, SocketTracker, effectiveQueryTimeout, errorFields } from "./timeouts.js";
+import { CLOSE_GRACE_MS, SocketTracker, errorFields, type QueryTimeouts } from "./timeouts.js";
 
 /** The pool settings the library reads from a `postgres://` URL, each a whole number. */
 export interface PostgresPoolSettings {
@@ -12,7 +12,7 @@ export interface PostgresPoolSettings {
   /** Bounds a connection attempt and the wait for a free pooled connection; 0: none. */
   connectionTimeoutMillis: number;
   /** Bounds each query, measured by the client, so that it also ends on a server that never answers; 0: none. */
-  queryTimeout: number;
+  queryTimeout: QueryTimeouts;
 }
 
 /**
@@ -61,10 +61,10 @@ export function openPostgresPool(PoolClass: typeof Pool, settings: PostgresPoolS
 /** A pooled pg client whose queries time out, and which leaves the pool once one has. */
 class GuardedClient implements PostgresPoolClient {
   readonly #client: PoolClient;
-  readonly #queryTimeout: number;
+  readonly #queryTimeout: QueryTimeouts;
   #timedOut = false;
 
-  constructor(client: PoolClient, queryTimeout: number) {
+  constructor(client: PoolClient, queryTimeout: QueryTimeouts) {
     this.#client = client;
     this.#queryTimeout = queryTimeout;
   }
@@ -81,7 +81,7 @@ class GuardedClient implements PostgresPoolClient {
     // Kysely still rolls back the transaction the timed-out query was part of; that would queue
     // behind the unanswered query. The server rolls back by itself when the connection goes.
     if (this.#timedOut) throw new DatabaseTimeoutError("PostgreSQL connection dropped after a query timed out");
-    const timeout = effectiveQueryTimeout(this.#queryTimeout);
+    const timeout = this.#queryTimeout.current();
     // pg reads `query_timeout` per query as well as per client; per query lets `migrate()` wait longer.
     const config: QueryConfig & { query_timeout?: number } = { text: sql, values: [...parameters] };
     if (timeout > 0) config.query_timeout = timeout;

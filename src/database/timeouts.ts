@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from "node:async_hooks";
 import type { Socket } from "node:net";
 
 /**
@@ -26,20 +25,36 @@ export const MIGRATION_QUERY_TIMEOUT_MS = 10 * 60_000;
 /** How long `close()` lets queries in flight finish before it drops their connections. */
 export const CLOSE_GRACE_MS = 1000;
 
-const migrating = new AsyncLocalStorage<true>();
-
 /**
- * Runs `work` with the migration's longer query timeout. The store follows `work`'s own async
- * calls only, so the application's requests running meanwhile keep their shorter timeout.
+ * The query timeout of one pool: the configured one (0: none), or while `migrate()` runs on the
+ * pool, at least `MIGRATION_QUERY_TIMEOUT_MS`. Kept per pool rather than per async context:
+ * Node's AsyncLocalStorage, once used, makes every promise of the whole process slower. A
+ * manager migrating first runs nothing else meanwhile (its operations wait for the migration),
+ * so in practice only the migration's own queries get the longer timeout.
  */
-export function withMigrationTimeouts<T>(work: () => Promise<T>): Promise<T> {
-  return migrating.run(true, work);
-}
+export class QueryTimeouts {
+  readonly #configured: number;
+  #migrations = 0;
 
-/** The timeout for a query starting now, given the configured one (0: none). */
-export function effectiveQueryTimeout(configured: number): number {
-  if (configured === 0) return 0;
-  return migrating.getStore() === true ? Math.max(configured, MIGRATION_QUERY_TIMEOUT_MS) : configured;
+  constructor(configured: number) {
+    this.#configured = configured;
+  }
+
+  /** Runs `work` with the migration's longer timeout for this pool's queries. */
+  async duringMigration<T>(work: () => Promise<T>): Promise<T> {
+    this.#migrations++;
+    try {
+      return await work();
+    } finally {
+      this.#migrations--;
+    }
+  }
+
+  /** The timeout for a query starting now. */
+  current(): number {
+    if (this.#configured === 0) return 0;
+    return this.#migrations > 0 ? Math.max(this.#configured, MIGRATION_QUERY_TIMEOUT_MS) : this.#configured;
+  }
 }
 
 /**

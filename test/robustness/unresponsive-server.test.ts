@@ -4,7 +4,7 @@ import express, { type ErrorRequestHandler } from "express";
 import { DatabaseTimeoutError, SessionManager, UnsupportedDatabaseError } from "session-manager";
 import { requireUser, sessionMiddleware } from "session-manager/express";
 import { FAST_PASSWORDS, describeEachDatabase, describeWith, testDatabase, uniqueName, type TestDatabase } from "../setup/databases";
-import { MIGRATION_QUERY_TIMEOUT_MS, effectiveQueryTimeout, withMigrationTimeouts } from "../../src/database/timeouts";
+import { MIGRATION_QUERY_TIMEOUT_MS, QueryTimeouts } from "../../src/database/timeouts";
 import { LocalServer } from "./apps";
 
 /**
@@ -239,15 +239,22 @@ describe("database URL timeout options", () => {
 });
 
 describe("query timeouts of migrate()", () => {
-  it("are at least ten minutes inside withMigrationTimeouts, and the configured one elsewhere", async () => {
-    expect(effectiveQueryTimeout(30_000)).toBe(30_000);
-    expect(effectiveQueryTimeout(0)).toBe(0);
-    const inside = await withMigrationTimeouts(async () => {
-      await new Promise((resolve) => setTimeout(resolve, 1));
-      return [effectiveQueryTimeout(30_000), effectiveQueryTimeout(20 * 60_000), effectiveQueryTimeout(0)];
-    });
+  it("are at least ten minutes while a migration runs on the pool, and the configured one before and after", async () => {
+    const timeouts = [new QueryTimeouts(30_000), new QueryTimeouts(20 * 60_000), new QueryTimeouts(0)];
+    expect(timeouts.map((t) => t.current())).toEqual([30_000, 20 * 60_000, 0]);
+    const inside = await Promise.all(
+      timeouts.map((t) =>
+        t.duringMigration(async () => {
+          await new Promise((resolve) => setTimeout(resolve, 1));
+          return t.current();
+        }),
+      ),
+    );
     expect(inside).toEqual([MIGRATION_QUERY_TIMEOUT_MS, 20 * 60_000, 0]);
-    expect(effectiveQueryTimeout(30_000)).toBe(30_000);
+    expect(timeouts.map((t) => t.current())).toEqual([30_000, 20 * 60_000, 0]);
+    // A failed migration gives the timeout back too.
+    await expect(timeouts[0]!.duringMigration(() => Promise.reject(new Error("failed")))).rejects.toThrow("failed");
+    expect(timeouts[0]!.current()).toBe(30_000);
   });
 });
 
