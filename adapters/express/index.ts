@@ -161,6 +161,6 @@ function handler(name: string, flow: typeof core.login, options: HandlerOptions)
   const resolved = core.resolveHandlerOptions(options);
   // Express 5 passes a rejected promise, or a throw inside it, to the app's error handling.
   return async function sessionHandler(req: Request, res: Response): Promise<void> {
-    send(res, await flow(core.boundRequest(req, name), resolved, reader, req));
+    send(res, await flow(core.boundMiddleware(req, name), resolved, reader, req));
   };
 }

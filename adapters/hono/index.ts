@@ -156,6 +156,6 @@ export function logoutHandler(options: HandlerOptions = {}): MiddlewareHandler<S
 function handler(name: string, flow: typeof core.login, options: HandlerOptions): MiddlewareHandler<SessionEnv> {
   const resolved = core.resolveHandlerOptions(options);
   return async function sessionHandler(c) {
-    return send(c, await flow(core.boundRequest(c, name), resolved, reader, c));
+    return send(c, await flow(core.boundMiddleware(c, name), resolved, reader, c));
   };
 }

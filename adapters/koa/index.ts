@@ -176,6 +176,6 @@ export function logoutHandler(options: HandlerOptions = {}): Middleware<SessionS
 function handler(name: string, flow: typeof core.login, options: HandlerOptions): Middleware<SessionState> {
   const resolved = core.resolveHandlerOptions(options);
   return async function sessionHandler(ctx: ParameterizedContext<SessionState>): Promise<void> {
-    send(ctx, await flow(core.boundRequest(ctx, name), resolved, reader, ctx));
+    send(ctx, await flow(core.boundMiddleware(ctx, name), resolved, reader, ctx));
   };
 }

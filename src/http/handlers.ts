@@ -3,9 +3,10 @@ import type { SessionMeta, User } from "../types.js";
 import { signIn, startSession } from "../internal.js";
 import type { StartedSession } from "../session-lifecycle.js";
 import { readCredentials, type Credentials, type CredentialsResult } from "./credentials.js";
+import { readSessionCookieValues } from "./cookie.js";
 import { FORBIDDEN, isRefusedByCsrf } from "./csrf.js";
 import { isHttps } from "./middleware.js";
-import type { RequestSession, ResolvedHandlerOptions, ResolvedMiddlewareOptions } from "./middleware-options.js";
+import type { ResolvedHandlerOptions, ResolvedMiddlewareOptions } from "./middleware-options.js";
 import type { HttpResult, JsonBody, RequestReader } from "./request.js";
 
 /** A user as the HTTP API shows it: never more than these three fields. */
@@ -24,17 +25,16 @@ export function unauthorized(handler: ResolvedHandlerOptions): HttpResult {
  * revoked first, so that a session planted before login never becomes an authenticated one.
  */
 export async function login<R>(
-  state: RequestSession,
+  options: ResolvedMiddlewareOptions,
   handler: ResolvedHandlerOptions,
   reader: RequestReader<R>,
   req: R,
 ): Promise<HttpResult> {
-  const { options } = state;
   // Before the body and the database: a cross-site sign-in costs nothing to refuse.
   if (isCrossSiteSignIn(options, reader, req)) return FORBIDDEN;
   const credentials = await readCredentials(reader, req);
   if (!isCredentials(credentials)) return refused(handler, credentials);
-  const previous = await revokePresentCookies(state);
+  const previous = await revokePresentCookies(options, reader, req);
   let started: SignedIn | null;
   try {
     started = await options.manager[signIn](credentials.username, credentials.password, meta(reader, req));
@@ -52,12 +52,11 @@ export async function login<R>(
 
 /** Creates the user from the body's username and password and logs them in. */
 export async function register<R>(
-  state: RequestSession,
+  options: ResolvedMiddlewareOptions,
   handler: ResolvedHandlerOptions,
   reader: RequestReader<R>,
   req: R,
 ): Promise<HttpResult> {
-  const { options } = state;
   if (isCrossSiteSignIn(options, reader, req)) return FORBIDDEN;
   const credentials = await readCredentials(reader, req);
   if (!isCredentials(credentials)) return refused(handler, credentials);
@@ -71,7 +70,7 @@ export async function register<R>(
     if (hasCode(error, "service_busy")) return failure(handler, 503, "service_busy", [], retryAfter(error));
     throw error;
   }
-  await revokePresentCookies(state);
+  await revokePresentCookies(options, reader, req);
   return signedIn(options, handler, reader, req, user, await options.manager[startSession](user, meta(reader, req)), 201);
 }
 
@@ -80,13 +79,12 @@ export async function register<R>(
  * value of the cookie is revoked: the user asked to be signed out, whichever one is theirs.
  */
 export async function logout<R>(
-  state: RequestSession,
+  options: ResolvedMiddlewareOptions,
   handler: ResolvedHandlerOptions,
   reader: RequestReader<R>,
   req: R,
 ): Promise<HttpResult> {
-  const { options } = state;
-  for (const token of tokensOf(state)) await options.manager.logout(token);
+  for (const token of presentTokens(options, reader, req)) await options.manager.logout(token);
   const headers: Array<[string, string]> = [["Set-Cookie", options.cookie.clear(isHttps(options, reader, req))]];
   if (handler.redirectTo === null) return { status: 204, headers, body: null };
   headers.push(["Location", handler.redirectTo]);
@@ -130,16 +128,16 @@ function retryAfter(error: LoginThrottledError | ServiceBusyError): Array<[strin
   return [["Retry-After", String(error.retryAfterSeconds)]];
 }
 
-/** Every value of the session cookie on the request (more than one when some were planted), as the middleware read them. */
-function tokensOf(state: RequestSession): readonly string[] {
-  const { tokens } = state;
+/** Every value of the session cookie on the request (more than one when some were planted). */
+function presentTokens<R>(options: ResolvedMiddlewareOptions, reader: RequestReader<R>, req: R): readonly string[] {
+  const tokens = readSessionCookieValues(reader.header(req, "cookie"), options.cookie.name);
   if (tokens === null) return [];
   return typeof tokens === "string" ? [tokens] : tokens;
 }
 
-async function revokePresentCookies(state: RequestSession): Promise<boolean> {
-  const tokens = tokensOf(state);
-  for (const token of tokens) await state.options.manager.revokeSession(token);
+async function revokePresentCookies<R>(options: ResolvedMiddlewareOptions, reader: RequestReader<R>, req: R): Promise<boolean> {
+  const tokens = presentTokens(options, reader, req);
+  for (const token of tokens) await options.manager.revokeSession(token);
   return tokens.length > 0;
 }
 

@@ -10,7 +10,7 @@ export {
 } from "./cookie.js";
 export { FORBIDDEN, isRefusedByCsrf, isUnsafeMethod, refusedOrigin, type CsrfHeaders } from "./csrf.js";
 export { login, logout, register, serializeUser, unauthorized } from "./handlers.js";
-export { authenticate, boundRequest, isHttps } from "./middleware.js";
+export { authenticate, boundMiddleware, isHttps } from "./middleware.js";
 export {
   getDefaultManager,
   resolveHandlerOptions,

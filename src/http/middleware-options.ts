@@ -108,14 +108,10 @@ export interface ResolvedHandlerOptions {
   readonly failureRedirectTo: string | null;
 }
 
-/** What `sessionMiddleware` learned about one request, kept for the handlers that run after it. */
+/** What `sessionMiddleware` learned about one request. */
 export interface RequestSession {
-  /** The options of the middleware that handled the request. */
-  readonly options: ResolvedMiddlewareOptions;
   readonly user: User | null;
   readonly session: Session | null;
-  /** The value(s) of the session cookie on the request, as read (see `readSessionCookieValues`). */
-  readonly tokens: string | readonly string[] | null;
   /** A `Set-Cookie` value the response must carry (a renewed cookie, or one clearing a dead one), else null. */
   readonly setCookie: string | null;
   /** True when the CSRF check refused the request: answer `FORBIDDEN` and stop. */
@@ -130,10 +126,6 @@ export interface ResolvedMiddlewareOptions {
   readonly cookie: SessionCookie;
   readonly csrf: boolean;
   readonly trustedOrigins: ReadonlySet<string>;
-  /** The answer for every request without the session cookie: one object per middleware. */
-  readonly anonymous: RequestSession;
-  /** The answer for every request refused by the CSRF check. */
-  readonly refused: RequestSession;
 }
 
 // RFC 6265 §4.1.1: a cookie name is an RFC 7230 token.
@@ -195,25 +187,13 @@ export function resolveMiddlewareOptions(options: SessionMiddlewareOptions = {})
   }
   const csrf = options.csrf ?? true;
   if (typeof csrf !== "boolean") throw new InvalidOptionsError("csrf must be true or false");
-  const resolved: Omit<ResolvedMiddlewareOptions, "anonymous" | "refused"> & { anonymous?: RequestSession; refused?: RequestSession } = {
+  return Object.freeze({
     manager: options.manager ?? getDefaultManager(),
     origin,
     cookie: new SessionCookie(name, Object.freeze({ secure, sameSite, path, domain })),
     csrf,
     trustedOrigins: new Set(trusted),
-  };
-  // The two shared answers point back to these options, for the handlers: set once, then frozen.
-  const anonymous: RequestSession = Object.freeze({
-    options: resolved as ResolvedMiddlewareOptions,
-    user: null,
-    session: null,
-    tokens: null,
-    setCookie: null,
-    forbidden: false,
   });
-  resolved.anonymous = anonymous;
-  resolved.refused = Object.freeze({ ...anonymous, forbidden: true });
-  return Object.freeze(resolved as ResolvedMiddlewareOptions);
 }
 
 // Exactly the serialized form browsers send in Origin: scheme, host, port only when not the default.
