@@ -2,7 +2,7 @@ import type { InvalidPasswordError, InvalidUsernameError, LoginThrottledError, S
 import type { SessionMeta, User } from "../types.js";
 import { signIn, startSession } from "../internal.js";
 import type { StartedSession } from "../session-lifecycle.js";
-import { readCredentials, type Credentials, type CredentialsResult } from "./credentials.js";
+import { readCredentials, type Credentials } from "./credentials.js";
 import { readSessionCookieValues } from "./cookie.js";
 import { FORBIDDEN, isRefusedByCsrf } from "./csrf.js";
 import { isHttps } from "./middleware.js";
@@ -30,10 +30,8 @@ export async function login<R>(
   reader: RequestReader<R>,
   req: R,
 ): Promise<HttpResult> {
-  // Before the body and the database: a cross-site sign-in costs nothing to refuse.
-  if (isCrossSiteSignIn(options, reader, req)) return FORBIDDEN;
-  const credentials = await readCredentials(reader, req);
-  if (!isCredentials(credentials)) return refused(handler, credentials);
+  const credentials = await signInCredentials(options, handler, reader, req);
+  if (!isCredentials(credentials)) return credentials;
   const previous = await revokePresentCookies(options, reader, req);
   let started: SignedIn | null;
   try {
@@ -57,9 +55,8 @@ export async function register<R>(
   reader: RequestReader<R>,
   req: R,
 ): Promise<HttpResult> {
-  if (isCrossSiteSignIn(options, reader, req)) return FORBIDDEN;
-  const credentials = await readCredentials(reader, req);
-  if (!isCredentials(credentials)) return refused(handler, credentials);
+  const credentials = await signInCredentials(options, handler, reader, req);
+  if (!isCredentials(credentials)) return credentials;
   let user: User;
   try {
     user = await options.manager.createUser(credentials.username, credentials.password);
@@ -93,8 +90,24 @@ export async function logout<R>(
 
 type SignedIn = StartedSession & { user: User };
 
-function isCredentials(result: CredentialsResult): result is Credentials {
-  return typeof result === "object";
+function isCredentials(result: Credentials | HttpResult): result is Credentials {
+  return !("status" in result);
+}
+
+/**
+ * The username and password of a sign-in request, or the answer refusing it: 403 when it comes
+ * from another site (checked before the body and the database, so it costs nothing), 400 for a
+ * malformed body, 413 past the size limit.
+ */
+async function signInCredentials<R>(
+  options: ResolvedMiddlewareOptions,
+  handler: ResolvedHandlerOptions,
+  reader: RequestReader<R>,
+  req: R,
+): Promise<Credentials | HttpResult> {
+  if (isCrossSiteSignIn(options, reader, req)) return FORBIDDEN;
+  const credentials = await readCredentials(reader, req);
+  return typeof credentials === "object" ? credentials : refused(handler, credentials);
 }
 
 function refused(handler: ResolvedHandlerOptions, reason: "invalid" | "too_large"): HttpResult {
