@@ -21,7 +21,9 @@ export type SessionManagerErrorCode =
   | "unsupported_database"
   | "invalid_options"
   | "service_busy"
-  | "database_timeout";
+  | "database_timeout"
+  | "invalid_email"
+  | "email_taken";
 
 /**
  * Base class of every error thrown by session-manager. Switch on `code`, which is stable across
@@ -76,6 +78,23 @@ export class InvalidPasswordError extends SessionManagerError {
 export class UsernameTakenError extends SessionManagerError {
   constructor() {
     super("username_taken", "username is already taken");
+  }
+}
+
+/**
+ * The email address is not a string, is not 3 to 254 characters after trimming, does not have
+ * exactly one `@` with text on both sides, or holds whitespace, control or invisible characters.
+ */
+export class InvalidEmailError extends SessionManagerError {
+  constructor(message = "email must be 3 to 254 characters with one @ and no whitespace or invisible characters") {
+    super("invalid_email", message);
+  }
+}
+
+/** Another user already has this email address (compared case-insensitively after NFKC). */
+export class EmailTakenError extends SessionManagerError {
+  constructor() {
+    super("email_taken", "email is already taken");
   }
 }
 

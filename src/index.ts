@@ -1,4 +1,11 @@
-export { SessionManager, type ChangePasswordOptions, type MigrateOptions, type MigrationReport } from "./session-manager.js";
+export {
+  SessionManager,
+  type ChangePasswordOptions,
+  type CreateUserOptions,
+  type MigrateOptions,
+  type MigrationReport,
+} from "./session-manager.js";
+export type { EmailToken, PasswordResetToken } from "./recovery.js";
 export type { UsernameConflict, RefusedUsername } from "./database/username-keys.js";
 export {
   SessionManagerError,
@@ -11,10 +18,13 @@ export {
   InvalidOptionsError,
   ServiceBusyError,
   DatabaseTimeoutError,
+  InvalidEmailError,
+  EmailTakenError,
   type SessionManagerErrorCode,
 } from "./errors.js";
-export type { SessionManagerOptions, PasswordOptions, ThrottleOptions } from "./options.js";
+export type { SessionManagerOptions, PasswordOptions, ThrottleOptions, TokenOptions } from "./options.js";
 export type { DialectKind } from "./database/dialect.js";
 export type * from "./types.js";
 export { readSessionCookie } from "./http/cookie.js";
 export type { SessionMiddlewareOptions, SessionCookieOptions, HandlerOptions } from "./http/middleware-options.js";
+export type { ConfirmEmailChangeHandlerOptions, EmailLinkHandlerOptions, EmailMessage, SendEmail } from "./http/recovery.js";

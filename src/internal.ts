@@ -17,5 +17,8 @@ export const startSession: unique symbol = Symbol.for("session-manager.startSess
 /** `manager[emitAuthEvent](type, fields)`: delivers an event of the HTTP layer (`csrf_rejected`) to `onEvent`. */
 export const emitAuthEvent: unique symbol = Symbol.for("session-manager.emitAuthEvent");
 
+/** `manager[changeEmail](token)`: `confirmEmailChange`, answering the address it replaced too. */
+export const changeEmail: unique symbol = Symbol.for("session-manager.changeEmail");
+
 /** Marks a SessionManager of either build. */
 export const MANAGER_BRAND: unique symbol = Symbol.for("session-manager.SessionManager");

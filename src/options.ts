@@ -54,6 +54,26 @@ export interface ThrottleOptions {
 }
 
 /**
+ * How long the one-time tokens of account recovery stay usable.
+ *
+ * ### Examples
+ *
+ * ```ts
+ * import { SessionManager } from "session-manager"
+ *
+ * const sm = new SessionManager({ tokens: { passwordResetMinutes: 20 } })
+ * ```
+ */
+export interface TokenOptions {
+  /** Password reset links. Default 60. */
+  passwordResetMinutes?: number;
+  /** Email verification links. Default 48. */
+  emailVerificationHours?: number;
+  /** Email change confirmation links. Default 24. */
+  emailChangeHours?: number;
+}
+
+/**
  * Options of `new SessionManager(options)`; every one is optional. They are checked once, in the
  * constructor, which throws `InvalidOptionsError` for a value out of range.
  *
@@ -90,6 +110,8 @@ export interface SessionManagerOptions {
   password?: PasswordOptions;
   /** `false` turns throttling off. */
   throttle?: ThrottleOptions | false;
+  /** Lifetimes of password reset, email verification and email change tokens. */
+  tokens?: TokenOptions;
   /** Time source. Default `() => new Date()`. */
   clock?: () => Date;
   /** Audit listener; a throwing listener never breaks the operation. */
@@ -110,6 +132,12 @@ export interface ResolvedThrottleOptions {
   readonly maxLockoutSeconds: number;
 }
 
+export interface ResolvedTokenOptions {
+  readonly passwordResetMs: number;
+  readonly emailVerificationMs: number;
+  readonly emailChangeMs: number;
+}
+
 export interface ResolvedOptions {
   readonly database: string | Kysely<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
   readonly sessionDurationMs: number;
@@ -118,6 +146,7 @@ export interface ResolvedOptions {
   readonly autoMigrate: boolean;
   readonly password: ResolvedPasswordOptions;
   readonly throttle: ResolvedThrottleOptions | null;
+  readonly tokens: ResolvedTokenOptions;
   readonly clock: () => Date;
   readonly onEvent: ((event: AuthEvent) => void) | null;
 }
@@ -153,6 +182,13 @@ export function resolveOptions(options: SessionManagerOptions = {}): ResolvedOpt
       maxLockoutSeconds: integer("throttle.maxLockoutSeconds", t.maxLockoutSeconds ?? 900, 1, 86_400 * 365),
     });
   }
+  const tokens = options.tokens ?? {};
+  if (typeof tokens !== "object" || tokens === null) throw new InvalidOptionsError("tokens must be an object");
+  const resolvedTokens: ResolvedTokenOptions = Object.freeze({
+    passwordResetMs: integer("tokens.passwordResetMinutes", tokens.passwordResetMinutes ?? 60, 1, 7 * 24 * 60) * 60_000,
+    emailVerificationMs: integer("tokens.emailVerificationHours", tokens.emailVerificationHours ?? 48, 1, 30 * 24) * 3_600_000,
+    emailChangeMs: integer("tokens.emailChangeHours", tokens.emailChangeHours ?? 24, 1, 30 * 24) * 3_600_000,
+  });
   const database = options.database ?? process.env["SESSION_DATABASE_URL"] ?? "sqlite:sessions.db";
   if (typeof database !== "string" && (typeof database !== "object" || database === null)) {
     throw new InvalidOptionsError("database must be a URL string or a Kysely instance");
@@ -171,6 +207,7 @@ export function resolveOptions(options: SessionManagerOptions = {}): ResolvedOpt
     autoMigrate: options.autoMigrate ?? true,
     password: resolvedPassword,
     throttle,
+    tokens: resolvedTokens,
     clock: options.clock ?? (() => new Date()),
     onEvent: options.onEvent ?? null,
   });

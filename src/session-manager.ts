@@ -5,24 +5,31 @@ import type { DialectKind } from "./database/dialect.js";
 import { migrateToLatest } from "./database/migrations.js";
 import type { Database } from "./database/schema.js";
 import { deleteExpiredBatch, deleteUserSessions, listUserSessions, sessionLookup } from "./database/sessions.js";
+import { deleteDeadOneTimeTokens } from "./database/one-time-tokens.js";
 import { clearThrottle, deleteStaleThrottles } from "./database/throttle.js";
 import { rekeyUsernames, type RefusedUsername, type UsernameConflict, type UsernameKeyReport } from "./database/username-keys.js";
 import {
   deleteUserAndSessions,
+  findUserByEmailKey,
   findUserById,
   findUserByName,
   insertUser,
-  isUniqueViolation,
+  uniqueViolationOf,
   updatePasswordHash,
 } from "./database/users.js";
-import { InvalidOptionsError, InvalidPasswordError, UserNotFoundError, UsernameTakenError } from "./errors.js";
+import { requireEmail, normalizeEmail, type NormalizedEmail } from "./emails.js";
+import { EmailTakenError, InvalidOptionsError, InvalidPasswordError, UserNotFoundError, UsernameTakenError } from "./errors.js";
+import { isId } from "./ids.js";
 import { emitEvent } from "./events.js";
-import { MANAGER_BRAND, emitAuthEvent, signIn, startSession, validateToken } from "./internal.js";
+import { MANAGER_BRAND, changeEmail, emitAuthEvent, signIn, startSession, validateToken } from "./internal.js";
 import { lockoutSteps } from "./lockout.js";
 import { authenticate } from "./login.js";
 import { resolveOptions, type ResolvedOptions, type SessionManagerOptions } from "./options.js";
 import { PasswordHasher, isArgon2Hash, requirePassword } from "./passwords.js";
 import { endSession, startSession as beginSession, validateToken as validate, type StartedSession } from "./session-lifecycle.js";
+import * as recovery from "./recovery.js";
+import { RESET_WINDOW_MS } from "./recovery.js";
+import type { EmailChange, EmailToken, PasswordResetToken } from "./recovery.js";
 import { cleanSessionMeta, eventMeta } from "./session-meta.js";
 import { hashToken, isWellFormedToken } from "./tokens.js";
 import type { AuthEvent, AuthEventType, Session, SessionCheck, SessionMeta, User } from "./types.js";
@@ -35,6 +42,12 @@ const EXPIRED_BATCH_SIZE = 1000;
 export interface ChangePasswordOptions {
   /** A token of this user to keep signed in; every other session of the user is revoked. */
   keepToken?: string;
+}
+
+/** Options of `createUser`. */
+export interface CreateUserOptions {
+  /** The user's email address, unverified until a link sent to it is followed. Default: none. */
+  email?: string | null;
 }
 
 /** Options of `migrate`. */
@@ -193,9 +206,10 @@ export class SessionManager {
   }
 
   /**
-   * Creates a user with an argon2id hash of the password. Throws `UsernameTakenError`,
-   * `InvalidUsernameError` (1 to 64 characters, no invisible, control or format characters) or
-   * `InvalidPasswordError` (8 to 1024 characters).
+   * Creates a user with an argon2id hash of the password, and optionally an email address. Throws
+   * `UsernameTakenError`, `InvalidUsernameError` (1 to 64 characters, no invisible, control or
+   * format characters), `InvalidPasswordError` (8 to 1024 characters), `InvalidEmailError` or
+   * `EmailTakenError` (addresses are unique, compared case-insensitively).
    *
    * ### Examples
    *
@@ -203,14 +217,15 @@ export class SessionManager {
    * import { SessionManager } from "session-manager"
    *
    * const sm = new SessionManager()
-   * const user = await sm.createUser("Alice", "correct horse battery staple")
-   * console.log(user.id, user.username) // 1 "Alice"
+   * const user = await sm.createUser("Alice", "correct horse battery staple", { email: "alice@example.com" })
+   * console.log(user.id, user.username, user.email, user.emailVerified) // 1 "Alice" "alice@example.com" false
    * ```
    */
-  async createUser(username: string, password: string): Promise<User> {
+  async createUser(username: string, password: string, options: CreateUserOptions = {}): Promise<User> {
     const name = requireUsername(username);
+    const email = options.email === undefined || options.email === null ? null : requireEmail(options.email);
     const passwordHash = await this.#context.passwords.hash(requirePassword(password));
-    return this.#insertUser(name, passwordHash);
+    return this.#insertUser(name, passwordHash, email);
   }
 
   /**
@@ -269,6 +284,156 @@ export class SessionManager {
     if (!isId(id)) return null;
     await this.#ready();
     return (await findUserById(this.#db, id))?.user ?? null;
+  }
+
+  /**
+   * The user with this email address (compared case-insensitively after NFKC), or null.
+   *
+   * ### Examples
+   *
+   * ```ts
+   * import { SessionManager } from "session-manager"
+   *
+   * const sm = new SessionManager()
+   * await sm.createUser("alice", "correct horse battery staple", { email: "Alice@Example.com" })
+   * const user = await sm.getUserByEmail("alice@example.com") // { username: "alice", email: "Alice@Example.com", … }
+   * ```
+   */
+  async getUserByEmail(email: string): Promise<User | null> {
+    const address = normalizeEmail(email);
+    if (address === null) return null;
+    await this.#ready();
+    return (await findUserByEmailKey(this.#db, address.key))?.user ?? null;
+  }
+
+  /**
+   * A token for a link that verifies the user's address, valid for `tokens.emailVerificationHours`
+   * (48); null when the user has no address or it is verified already. Throws `UserNotFoundError`.
+   *
+   * ### Examples
+   *
+   * ```ts
+   * import { SessionManager } from "session-manager"
+   *
+   * const sm = new SessionManager()
+   * const user = await sm.createUser("alice", "correct horse battery staple", { email: "alice@example.com" })
+   * const issued = await sm.createEmailVerificationToken(user.id)
+   * if (issued !== null) {
+   *   const url = `https://app.example.com/verify-email?token=${issued.token}`
+   *   console.log(`send ${url} to ${issued.email}`)
+   * }
+   * ```
+   */
+  async createEmailVerificationToken(userId: number): Promise<EmailToken | null> {
+    return recovery.createEmailVerificationToken(this.#context, userId);
+  }
+
+  /**
+   * Marks the address the token was sent to verified and returns the user; null for a token that
+   * is unknown, used, expired, of another purpose, or for an address the user no longer has.
+   *
+   * ### Examples
+   *
+   * ```ts
+   * import { SessionManager } from "session-manager"
+   *
+   * const sm = new SessionManager()
+   * const user = await sm.verifyEmail("token from the link")
+   * console.log(user === null ? "link invalid or expired" : `${user.email} verified`)
+   * ```
+   */
+  async verifyEmail(token: string): Promise<User | null> {
+    return recovery.verifyEmail(this.#context, token);
+  }
+
+  /**
+   * A password reset token for the user named by a username or an email address, valid for
+   * `tokens.passwordResetMinutes` (60). Null for an unknown identifier, a user without an address,
+   * or past 5 tokens for the user within an hour. A new token voids the user's older ones. Send
+   * the link to `email`, the address stored on the account, never to what was typed.
+   *
+   * ### Examples
+   *
+   * ```ts
+   * import { SessionManager } from "session-manager"
+   *
+   * const sm = new SessionManager()
+   * const issued = await sm.createPasswordResetToken("alice@example.com")
+   * if (issued !== null) {
+   *   const url = `https://app.example.com/reset-password?token=${issued.token}`
+   *   console.log(`send ${url} to ${issued.email}`)
+   * }
+   * ```
+   */
+  async createPasswordResetToken(usernameOrEmail: string): Promise<PasswordResetToken | null> {
+    return recovery.createPasswordResetToken(this.#context, usernameOrEmail);
+  }
+
+  /**
+   * Sets a new password with a reset token, once: revokes every session of the user, voids its
+   * other reset tokens, clears its login throttle and marks its address verified; does not sign
+   * in. Null for a token that is not a live reset token. Throws `InvalidPasswordError` for a
+   * password the rules refuse, and the token stays usable.
+   *
+   * ### Examples
+   *
+   * ```ts
+   * import { SessionManager } from "session-manager"
+   *
+   * const sm = new SessionManager()
+   * const user = await sm.resetPassword("token from the link", "a new long passphrase")
+   * if (user === null) console.log("the link is invalid or has expired; ask for a new one")
+   * ```
+   */
+  async resetPassword(token: string, newPassword: string): Promise<User | null> {
+    return recovery.resetPassword(this.#context, token, newPassword);
+  }
+
+  /**
+   * A token for a link to the new address, valid for `tokens.emailChangeHours` (24); the address
+   * changes only when `confirmEmailChange` gets it. Throws `InvalidEmailError`, `EmailTakenError`
+   * or `UserNotFoundError`.
+   *
+   * ### Examples
+   *
+   * ```ts
+   * import { SessionManager } from "session-manager"
+   *
+   * const sm = new SessionManager()
+   * const user = await sm.createUser("alice", "correct horse battery staple", { email: "alice@example.com" })
+   * const issued = await sm.requestEmailChange(user.id, "alice@example.org")
+   * console.log(`send https://app.example.com/confirm-email?token=${issued.token} to ${issued.email}`)
+   * ```
+   */
+  async requestEmailChange(userId: number, newEmail: string): Promise<EmailToken> {
+    return recovery.requestEmailChange(this.#context, userId, newEmail);
+  }
+
+  /**
+   * Gives the user the address the token was sent to, verified, and returns the user. Null when
+   * the token is not a live email-change token, or another account took the address meanwhile.
+   *
+   * ### Examples
+   *
+   * ```ts
+   * import { SessionManager } from "session-manager"
+   *
+   * const sm = new SessionManager()
+   * const user = await sm.confirmEmailChange("token from the link")
+   * if (user !== null) console.log(`address changed to ${user.email}`)
+   * ```
+   */
+  async confirmEmailChange(token: string): Promise<User | null> {
+    return (await recovery.confirmEmailChange(this.#context, token))?.user ?? null;
+  }
+
+  /**
+   * `confirmEmailChange`, answering the address it replaced too, for the notice sent there.
+   *
+   * @internal
+   */
+  [changeEmail](token: string): Promise<EmailChange | null> {
+    return recovery.confirmEmailChange(this.#context, token);
   }
 
   /**
@@ -551,8 +716,9 @@ export class SessionManager {
   }
 
   /**
-   * Deletes expired sessions, in batches so that no lock is held for long, and forgets the
-   * throttle state of usernames nobody has tried for a day; returns how many sessions it deleted.
+   * Deletes expired sessions, in batches so that no lock is held for long, forgets the throttle
+   * state of usernames nobody has tried for a day and one-time tokens that can no longer be used;
+   * returns how many sessions it deleted.
    * Run it on a schedule (the CLI's `cleanup` does).
    *
    * ### Examples
@@ -580,6 +746,7 @@ export class SessionManager {
       if (deleted < batchSize) break;
     }
     await deleteStaleThrottles(this.#db, now - THROTTLE_MEMORY_MS, now);
+    await deleteDeadOneTimeTokens(this.#db, now - RESET_WINDOW_MS, now);
     return total;
   }
 
@@ -610,20 +777,22 @@ export class SessionManager {
     return this.#options.clock().getTime();
   }
 
-  async #insertUser(name: NormalizedUsername, passwordHash: string): Promise<User> {
+  async #insertUser(name: NormalizedUsername, passwordHash: string, email: NormalizedEmail | null = null): Promise<User> {
     await this.#ready();
     const createdAt = this.#now();
     let id: number;
     try {
-      id = await insertUser(this.#db, this.#kind, { username: name.display, usernameKey: name.key, passwordHash, createdAt });
+      id = await insertUser(this.#db, this.#kind, { username: name.display, usernameKey: name.key, passwordHash, createdAt, email });
     } catch (error) {
-      if (isUniqueViolation(error)) throw new UsernameTakenError();
+      const violated = uniqueViolationOf(error);
+      if (violated === "email") throw new EmailTakenError();
+      if (violated !== null) throw new UsernameTakenError();
       throw error;
     }
     // Failures counted on the name before anyone had it must not lock out its new owner.
     if (this.#context.throttle !== null) await clearThrottle(this.#db, name.key);
     this.#emit("user_created", { userId: id, username: name.display });
-    return { id, username: name.display, createdAt: new Date(createdAt) };
+    return { id, username: name.display, createdAt: new Date(createdAt), email: email?.display ?? null, emailVerified: false };
   }
 
   /**
@@ -644,8 +813,4 @@ export class SessionManager {
 
 function reportOf(rekey: UsernameKeyReport | null): MigrationReport {
   return { rekeyedUsernames: rekey?.rekeyed ?? 0, usernameConflicts: rekey?.conflicts ?? [], invalidUsernames: rekey?.refused ?? [] };
-}
-
-function isId(value: unknown): value is number {
-  return typeof value === "number" && Number.isSafeInteger(value) && value > 0;
 }

@@ -16,6 +16,10 @@ export interface User {
   /** The display form: trimmed and NFKC-normalized, case kept. */
   username: string;
   createdAt: Date;
+  /** The address as the user gave it (trimmed), or null. */
+  email: string | null;
+  /** True once a verification, reset or email-change link sent to `email` was followed. */
+  emailVerified: boolean;
 }
 
 /**
@@ -96,7 +100,13 @@ export type AuthEventType =
   | "session_revoked"
   | "sessions_revoked"
   | "password_changed"
-  | "csrf_rejected";
+  | "csrf_rejected"
+  | "email_verified"
+  | "password_reset_requested"
+  | "password_reset"
+  | "email_change_requested"
+  | "email_changed"
+  | "email_delivery_failed";
 
 /**
  * An audit event. Never carries a token, a password or a hash.
@@ -125,4 +135,8 @@ export interface AuthEvent {
   origin?: string;
   /** `csrf_rejected`: the origin the request had to come from. */
   expectedOrigin?: string;
+  /** `email_delivery_failed`: which message could not be sent (`password_reset`, `email_verification`, …). */
+  emailKind?: string;
+  /** `email_delivery_failed`: the error's message (never the message's content or its link). */
+  reason?: string;
 }

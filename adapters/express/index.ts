@@ -1,9 +1,24 @@
 import type { NextFunction, Request, RequestHandler, Response } from "express";
 import * as core from "../../src/http/index.js";
-import type { HandlerOptions, HttpResult, RequestReader, SessionMiddlewareOptions } from "../../src/http/index.js";
+import type {
+  ConfirmEmailChangeHandlerOptions,
+  EmailLinkHandlerOptions,
+  HandlerOptions,
+  HttpResult,
+  RequestReader,
+  SessionMiddlewareOptions,
+} from "../../src/http/index.js";
 import type { Session, User } from "../../src/types.js";
 
-export type { HandlerOptions, SessionCookieOptions, SessionMiddlewareOptions } from "../../src/http/index.js";
+export type {
+  ConfirmEmailChangeHandlerOptions,
+  EmailLinkHandlerOptions,
+  EmailMessage,
+  HandlerOptions,
+  SendEmail,
+  SessionCookieOptions,
+  SessionMiddlewareOptions,
+} from "../../src/http/index.js";
 
 declare global {
   // Express types its request through this global namespace: merging is its extension point.
@@ -28,6 +43,11 @@ const reader: RequestReader<Request> = {
   origin: (req) => `${req.protocol}://${req.host}`,
   secure: (req) => req.secure,
   ip: (req) => req.ip,
+  query: (req, name) => {
+    const value: unknown = req.query[name];
+    return typeof value === "string" ? value : undefined;
+  },
+  user: (req) => req.user ?? null,
   parsedBody: (req): unknown => req.body,
   readBody: (req, limit) => core.readNodeBody(req, limit),
 };
@@ -157,10 +177,133 @@ export function logoutHandler(options: HandlerOptions = {}): RequestHandler {
   return handler("logoutHandler", core.logout, options);
 }
 
+/**
+ * `POST` handler, `identifier` (a username or an email address): always 202 `{"status":"accepted"}` for a well-formed body, at once, whether or not an account matched; the reset link is then sent to the account's stored address through `sendEmail`. Delivery errors become `email_delivery_failed` events.
+ *
+ * ### Examples
+ *
+ * ```ts
+ * import express from "express"
+ * import { passwordResetRequestHandler, sessionMiddleware } from "session-manager/express"
+ *
+ * const app = express()
+ * app.use(sessionMiddleware())
+ * app.post("/forgot-password", passwordResetRequestHandler({
+ *   link: "https://app.example.com/reset-password",
+ *   sendEmail: async (message) => console.log(`to ${message.to}: ${message.kind}`),
+ * }))
+ * ```
+ */
+export function passwordResetRequestHandler(options: EmailLinkHandlerOptions): RequestHandler {
+  return flowHandler("passwordResetRequestHandler", core.recoveryFlows.passwordResetRequest(options));
+}
+
+/**
+ * `POST` handler, `token` and `password`: sets the new password, revokes every session of the user and clears the session cookie; 200 `{"user":…}` or 303 to `redirectTo`; 400 `invalid_token`, 400 `invalid_password` (the token stays usable). Never signs in; a GET never consumes the token.
+ *
+ * ### Examples
+ *
+ * ```ts
+ * import express from "express"
+ * import { passwordResetHandler, sessionMiddleware } from "session-manager/express"
+ *
+ * const app = express()
+ * app.use(sessionMiddleware())
+ * app.post("/reset-password", passwordResetHandler({ redirectTo: "/login" }))
+ * ```
+ */
+export function passwordResetHandler(options: HandlerOptions = {}): RequestHandler {
+  return flowHandler("passwordResetHandler", core.recoveryFlows.passwordReset(options));
+}
+
+/**
+ * `POST` handler for a signed-in user: sends a link verifying their address through `sendEmail`; 202, 401 when signed out.
+ *
+ * ### Examples
+ *
+ * ```ts
+ * import express from "express"
+ * import { emailVerificationRequestHandler, sessionMiddleware } from "session-manager/express"
+ *
+ * const app = express()
+ * app.use(sessionMiddleware())
+ * app.post("/send-verification", emailVerificationRequestHandler({
+ *   link: "https://app.example.com/verify-email",
+ *   sendEmail: async (message) => console.log(`to ${message.to}: ${message.kind}`),
+ * }))
+ * ```
+ */
+export function emailVerificationRequestHandler(options: EmailLinkHandlerOptions): RequestHandler {
+  return flowHandler("emailVerificationRequestHandler", core.recoveryFlows.emailVerificationRequest(options));
+}
+
+/**
+ * `GET` (`?token=`, the link itself) or `POST` (`token`) handler: marks the address verified; 200 `{"user":…}` or 303 to `redirectTo`; 400 `invalid_token`.
+ *
+ * ### Examples
+ *
+ * ```ts
+ * import express from "express"
+ * import { verifyEmailHandler, sessionMiddleware } from "session-manager/express"
+ *
+ * const app = express()
+ * app.use(sessionMiddleware())
+ * app.get("/verify-email", verifyEmailHandler({ redirectTo: "/account" }))
+ * app.post("/verify-email", verifyEmailHandler({ redirectTo: "/account" }))
+ * ```
+ */
+export function verifyEmailHandler(options: HandlerOptions = {}): RequestHandler {
+  return flowHandler("verifyEmailHandler", core.recoveryFlows.verifyEmail(options));
+}
+
+/**
+ * `POST` handler for a signed-in user, `email`: sends a confirmation link to the new address; the account keeps its address until the link is followed. 202; 400 `invalid_email`, 409 `email_taken`, 401 when signed out.
+ *
+ * ### Examples
+ *
+ * ```ts
+ * import express from "express"
+ * import { emailChangeHandler, sessionMiddleware } from "session-manager/express"
+ *
+ * const app = express()
+ * app.use(sessionMiddleware())
+ * app.post("/change-email", emailChangeHandler({
+ *   link: "https://app.example.com/confirm-email",
+ *   sendEmail: async (message) => console.log(`to ${message.to}: ${message.kind}`),
+ * }))
+ * ```
+ */
+export function emailChangeHandler(options: EmailLinkHandlerOptions): RequestHandler {
+  return flowHandler("emailChangeHandler", core.recoveryFlows.emailChange(options));
+}
+
+/**
+ * `GET` (`?token=`) or `POST` (`token`) handler: gives the account its new, verified address, and with `sendEmail` tells the old address; 200 `{"user":…}` or 303 to `redirectTo`; 400 `invalid_token`.
+ *
+ * ### Examples
+ *
+ * ```ts
+ * import express from "express"
+ * import { confirmEmailChangeHandler, sessionMiddleware } from "session-manager/express"
+ *
+ * const app = express()
+ * app.use(sessionMiddleware())
+ * app.get("/confirm-email", confirmEmailChangeHandler({ redirectTo: "/account" }))
+ * app.post("/confirm-email", confirmEmailChangeHandler({ redirectTo: "/account" }))
+ * ```
+ */
+export function confirmEmailChangeHandler(options: ConfirmEmailChangeHandlerOptions = {}): RequestHandler {
+  return flowHandler("confirmEmailChangeHandler", core.recoveryFlows.confirmEmailChange(options));
+}
+
 function handler(name: string, flow: typeof core.login, options: HandlerOptions): RequestHandler {
   const resolved = core.resolveHandlerOptions(options);
+  return flowHandler(name, (middleware, reader, req) => flow(middleware, resolved, reader, req));
+}
+
+function flowHandler(name: string, flow: core.Flow): RequestHandler {
   // Express 5 passes a rejected promise, or a throw inside it, to the app's error handling.
   return async function sessionHandler(req: Request, res: Response): Promise<void> {
-    send(res, await flow(core.boundMiddleware(req, name), resolved, reader, req));
+    send(res, await flow(core.boundMiddleware(req, name), reader, req));
   };
 }

@@ -1,9 +1,24 @@
 import type { Context, Middleware, Next, ParameterizedContext } from "koa";
 import * as core from "../../src/http/index.js";
-import type { HandlerOptions, HttpResult, RequestReader, SessionMiddlewareOptions } from "../../src/http/index.js";
+import type {
+  ConfirmEmailChangeHandlerOptions,
+  EmailLinkHandlerOptions,
+  HandlerOptions,
+  HttpResult,
+  RequestReader,
+  SessionMiddlewareOptions,
+} from "../../src/http/index.js";
 import type { Session, User } from "../../src/types.js";
 
-export type { HandlerOptions, SessionCookieOptions, SessionMiddlewareOptions } from "../../src/http/index.js";
+export type {
+  ConfirmEmailChangeHandlerOptions,
+  EmailLinkHandlerOptions,
+  EmailMessage,
+  HandlerOptions,
+  SendEmail,
+  SessionCookieOptions,
+  SessionMiddlewareOptions,
+} from "../../src/http/index.js";
 
 /**
  * What `sessionMiddleware()` puts in `ctx.state`.
@@ -38,6 +53,11 @@ const reader: RequestReader<Context> = {
   origin: (ctx) => `${ctx.protocol}://${ctx.host}`,
   secure: (ctx) => ctx.secure,
   ip: (ctx) => ctx.ip,
+  query: (ctx, name) => {
+    const value = ctx.query[name];
+    return typeof value === "string" ? value : undefined;
+  },
+  user: (ctx) => (ctx.state as Partial<SessionState>).user ?? null,
   // Set by @koa/bodyparser or koa-body when one runs before the handler.
   parsedBody: (ctx) => (ctx.request as { body?: unknown }).body,
   readBody: (ctx, limit) => core.readNodeBody(ctx.req, limit),
@@ -173,9 +193,150 @@ export function logoutHandler(options: HandlerOptions = {}): Middleware<SessionS
   return handler("logoutHandler", core.logout, options);
 }
 
+/**
+ * `POST` handler, `identifier` (a username or an email address): always 202 `{"status":"accepted"}` for a well-formed body, at once, whether or not an account matched; the reset link is then sent to the account's stored address through `sendEmail`. Delivery errors become `email_delivery_failed` events.
+ *
+ * ### Examples
+ *
+ * ```ts
+ * import Router from "@koa/router"
+ * import Koa from "koa"
+ * import { passwordResetRequestHandler, sessionMiddleware, type SessionState } from "session-manager/koa"
+ *
+ * const app = new Koa<SessionState>()
+ * const router = new Router<SessionState>()
+ * app.use(sessionMiddleware())
+ * app.use(router.routes())
+ * router.post("/forgot-password", passwordResetRequestHandler({
+ *   link: "https://app.example.com/reset-password",
+ *   sendEmail: async (message) => console.log(`to ${message.to}: ${message.kind}`),
+ * }))
+ * ```
+ */
+export function passwordResetRequestHandler(options: EmailLinkHandlerOptions): Middleware<SessionState> {
+  return flowHandler("passwordResetRequestHandler", core.recoveryFlows.passwordResetRequest(options));
+}
+
+/**
+ * `POST` handler, `token` and `password`: sets the new password, revokes every session of the user and clears the session cookie; 200 `{"user":…}` or 303 to `redirectTo`; 400 `invalid_token`, 400 `invalid_password` (the token stays usable). Never signs in; a GET never consumes the token.
+ *
+ * ### Examples
+ *
+ * ```ts
+ * import Router from "@koa/router"
+ * import Koa from "koa"
+ * import { passwordResetHandler, sessionMiddleware, type SessionState } from "session-manager/koa"
+ *
+ * const app = new Koa<SessionState>()
+ * const router = new Router<SessionState>()
+ * app.use(sessionMiddleware())
+ * app.use(router.routes())
+ * router.post("/reset-password", passwordResetHandler({ redirectTo: "/login" }))
+ * ```
+ */
+export function passwordResetHandler(options: HandlerOptions = {}): Middleware<SessionState> {
+  return flowHandler("passwordResetHandler", core.recoveryFlows.passwordReset(options));
+}
+
+/**
+ * `POST` handler for a signed-in user: sends a link verifying their address through `sendEmail`; 202, 401 when signed out.
+ *
+ * ### Examples
+ *
+ * ```ts
+ * import Router from "@koa/router"
+ * import Koa from "koa"
+ * import { emailVerificationRequestHandler, sessionMiddleware, type SessionState } from "session-manager/koa"
+ *
+ * const app = new Koa<SessionState>()
+ * const router = new Router<SessionState>()
+ * app.use(sessionMiddleware())
+ * app.use(router.routes())
+ * router.post("/send-verification", emailVerificationRequestHandler({
+ *   link: "https://app.example.com/verify-email",
+ *   sendEmail: async (message) => console.log(`to ${message.to}: ${message.kind}`),
+ * }))
+ * ```
+ */
+export function emailVerificationRequestHandler(options: EmailLinkHandlerOptions): Middleware<SessionState> {
+  return flowHandler("emailVerificationRequestHandler", core.recoveryFlows.emailVerificationRequest(options));
+}
+
+/**
+ * `GET` (`?token=`, the link itself) or `POST` (`token`) handler: marks the address verified; 200 `{"user":…}` or 303 to `redirectTo`; 400 `invalid_token`.
+ *
+ * ### Examples
+ *
+ * ```ts
+ * import Router from "@koa/router"
+ * import Koa from "koa"
+ * import { verifyEmailHandler, sessionMiddleware, type SessionState } from "session-manager/koa"
+ *
+ * const app = new Koa<SessionState>()
+ * const router = new Router<SessionState>()
+ * app.use(sessionMiddleware())
+ * app.use(router.routes())
+ * router.get("/verify-email", verifyEmailHandler({ redirectTo: "/account" }))
+ * router.post("/verify-email", verifyEmailHandler({ redirectTo: "/account" }))
+ * ```
+ */
+export function verifyEmailHandler(options: HandlerOptions = {}): Middleware<SessionState> {
+  return flowHandler("verifyEmailHandler", core.recoveryFlows.verifyEmail(options));
+}
+
+/**
+ * `POST` handler for a signed-in user, `email`: sends a confirmation link to the new address; the account keeps its address until the link is followed. 202; 400 `invalid_email`, 409 `email_taken`, 401 when signed out.
+ *
+ * ### Examples
+ *
+ * ```ts
+ * import Router from "@koa/router"
+ * import Koa from "koa"
+ * import { emailChangeHandler, sessionMiddleware, type SessionState } from "session-manager/koa"
+ *
+ * const app = new Koa<SessionState>()
+ * const router = new Router<SessionState>()
+ * app.use(sessionMiddleware())
+ * app.use(router.routes())
+ * router.post("/change-email", emailChangeHandler({
+ *   link: "https://app.example.com/confirm-email",
+ *   sendEmail: async (message) => console.log(`to ${message.to}: ${message.kind}`),
+ * }))
+ * ```
+ */
+export function emailChangeHandler(options: EmailLinkHandlerOptions): Middleware<SessionState> {
+  return flowHandler("emailChangeHandler", core.recoveryFlows.emailChange(options));
+}
+
+/**
+ * `GET` (`?token=`) or `POST` (`token`) handler: gives the account its new, verified address, and with `sendEmail` tells the old address; 200 `{"user":…}` or 303 to `redirectTo`; 400 `invalid_token`.
+ *
+ * ### Examples
+ *
+ * ```ts
+ * import Router from "@koa/router"
+ * import Koa from "koa"
+ * import { confirmEmailChangeHandler, sessionMiddleware, type SessionState } from "session-manager/koa"
+ *
+ * const app = new Koa<SessionState>()
+ * const router = new Router<SessionState>()
+ * app.use(sessionMiddleware())
+ * app.use(router.routes())
+ * router.get("/confirm-email", confirmEmailChangeHandler({ redirectTo: "/account" }))
+ * router.post("/confirm-email", confirmEmailChangeHandler({ redirectTo: "/account" }))
+ * ```
+ */
+export function confirmEmailChangeHandler(options: ConfirmEmailChangeHandlerOptions = {}): Middleware<SessionState> {
+  return flowHandler("confirmEmailChangeHandler", core.recoveryFlows.confirmEmailChange(options));
+}
+
 function handler(name: string, flow: typeof core.login, options: HandlerOptions): Middleware<SessionState> {
   const resolved = core.resolveHandlerOptions(options);
+  return flowHandler(name, (middleware, reader, req) => flow(middleware, resolved, reader, req));
+}
+
+function flowHandler(name: string, flow: core.Flow): Middleware<SessionState> {
   return async function sessionHandler(ctx: ParameterizedContext<SessionState>): Promise<void> {
-    send(ctx, await flow(core.boundMiddleware(ctx, name), resolved, reader, ctx));
+    send(ctx, await flow(core.boundMiddleware(ctx, name), reader, ctx));
   };
 }

@@ -5,8 +5,9 @@ import { fileURLToPath } from "node:url";
 
 const SERVER = fileURLToPath(new URL("../http-server.mjs", import.meta.url));
 
-export function startServer(framework, variant, databaseFile) {
-  const child = spawn(process.execPath, [SERVER, framework, variant, databaseFile], { stdio: ["ignore", "pipe", "inherit"] });
+/** Starts `http-server.mjs` (this checkout's, or `script`: another checkout's, for `compare.mjs`). */
+export function startServer(framework, variant, databaseFile, script = SERVER) {
+  const child = spawn(process.execPath, [script, framework, variant, databaseFile], { stdio: ["ignore", "pipe", "inherit"] });
   return new Promise((resolve, reject) => {
     let buffered = "";
     const onData = (chunk) => {

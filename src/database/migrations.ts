@@ -66,6 +66,40 @@ function migrations(kind: DialectKind, prefix: string, onReport: (report: Userna
         onReport(await rekeyUsernames(db as Kysely<Database>, kind));
       },
     },
+    // Email addresses on users, and the one-time tokens of password reset, email verification
+    // and email change. Existing users get no address and keep everything else.
+    "2026_12_01_0001_email_and_one_time_tokens": {
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any -- Kysely types migrations and foreign instances as Kysely<any>
+      async up(db: Kysely<any>): Promise<void> {
+        // SQLite adds one column per ALTER TABLE. MySQL columns take the table's binary collation.
+        await db.schema.alterTable("auth_users").addColumn("email", "varchar(255)").execute();
+        await db.schema.alterTable("auth_users").addColumn("email_key", "varchar(255)").execute();
+        await db.schema
+          .alterTable("auth_users")
+          .addColumn("email_verified", "integer", (c) => c.notNull().defaultTo(0))
+          .execute();
+        // Every database here lets a unique index hold any number of NULLs: users without an address.
+        await db.schema.createIndex(`${prefix}auth_users_email_key`).unique().on("auth_users").column("email_key").execute();
+
+        const tableOptions = kind === "mysql" ? sql`character set utf8mb4 collate utf8mb4_bin` : sql``;
+        await db.schema
+          .createTable("auth_one_time_tokens")
+          .addColumn("token_hash", "varchar(64)", (c) => c.primaryKey())
+          .addColumn("purpose", "varchar(32)", (c) => c.notNull())
+          .addColumn("user_id", "integer", (c) => c.notNull().references("auth_users.id").onDelete("cascade"))
+          .addColumn("email", "varchar(255)", (c) => c.notNull())
+          .addColumn("created_at", "bigint", (c) => c.notNull())
+          .addColumn("expires_at", "bigint", (c) => c.notNull())
+          .modifyEnd(tableOptions)
+          .execute();
+        await db.schema
+          .createIndex(`${prefix}auth_one_time_tokens_user_id`)
+          .on("auth_one_time_tokens")
+          .columns(["user_id", "purpose", "created_at"])
+          .execute();
+        await db.schema.createIndex(`${prefix}auth_one_time_tokens_expires_at`).on("auth_one_time_tokens").column("expires_at").execute();
+      },
+    },
   };
 }
 

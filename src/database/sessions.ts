@@ -2,6 +2,7 @@ import type { CompiledQuery, Kysely } from "kysely";
 import type { Session, User } from "../types.js";
 import type { RowReader } from "./row-reader.js";
 import type { Database, SessionsTable } from "./schema.js";
+import { toUser } from "./users.js";
 
 /** A session's row as the queries select it; times are ms (PostgreSQL returns BIGINT as strings). */
 export type SessionRow = Omit<SessionsTable, "token_hash">;
@@ -10,6 +11,8 @@ export type SessionRow = Omit<SessionsTable, "token_hash">;
 export interface SessionLookupRow extends SessionsTable {
   username: string;
   user_created_at: number | string;
+  email: string | null;
+  email_verified: number | string | boolean;
 }
 
 /**
@@ -56,7 +59,14 @@ export function sessionLookup(db: Kysely<Database>, readOne: RowReader): Session
   const query: CompiledQuery<SessionLookupRow> = db
     .selectFrom("auth_sessions")
     .innerJoin("auth_users", "auth_users.id", "auth_sessions.user_id")
-    .select([...SESSION_COLUMNS, "auth_sessions.token_hash", "auth_users.username", "auth_users.created_at as user_created_at"])
+    .select([
+      ...SESSION_COLUMNS,
+      "auth_sessions.token_hash",
+      "auth_users.username",
+      "auth_users.created_at as user_created_at",
+      "auth_users.email",
+      "auth_users.email_verified",
+    ])
     .where("auth_sessions.token_hash", "=", "")
     .compile();
   return (tokenHash) => readOne({ query: query.query, queryId: query.queryId, sql: query.sql, parameters: [tokenHash] });
@@ -77,7 +87,13 @@ export function sessionOf(row: SessionRow): Session {
 
 /** The user of a looked-up session. */
 export function userOf(row: SessionLookupRow): User {
-  return { id: Number(row.user_id), username: row.username, createdAt: new Date(Number(row.user_created_at)) };
+  return toUser({
+    id: row.user_id,
+    username: row.username,
+    created_at: row.user_created_at,
+    email: row.email,
+    email_verified: row.email_verified,
+  });
 }
 
 export async function updateSessionTimes(
@@ -104,7 +120,7 @@ export async function deleteSession(db: Kysely<Database>, id: string, now: numbe
 
 /** Deletes every session of a user but `exceptId`; returns how many of them were live. */
 export async function deleteUserSessions(db: Kysely<Database>, userId: number, now: number, exceptId?: string): Promise<number> {
-  return db.transaction().execute(async (trx) => {
+  const work = async (trx: Kysely<Database>): Promise<number> => {
     let live = trx.deleteFrom("auth_sessions").where("user_id", "=", userId).where("expires_at", ">", now);
     // Only the expired rest: under READ COMMITTED a session inserted between the two statements
     // would otherwise be deleted here without being counted.
@@ -116,7 +132,9 @@ export async function deleteUserSessions(db: Kysely<Database>, userId: number, n
     const result = await live.executeTakeFirst();
     await rest.execute();
     return Number(result.numDeletedRows);
-  });
+  };
+  // Part of a caller's transaction (a password reset), or one of its own.
+  return db.isTransaction ? work(db) : db.transaction().execute(work);
 }
 
 /** Live sessions of a user, newest first. */

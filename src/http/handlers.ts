@@ -1,17 +1,32 @@
-import type { InvalidPasswordError, InvalidUsernameError, LoginThrottledError, ServiceBusyError, UsernameTakenError } from "../errors.js";
+import type {
+  EmailTakenError,
+  InvalidEmailError,
+  InvalidPasswordError,
+  InvalidUsernameError,
+  LoginThrottledError,
+  ServiceBusyError,
+  UsernameTakenError,
+  UserNotFoundError,
+} from "../errors.js";
 import type { SessionMeta, User } from "../types.js";
 import { signIn, startSession } from "../internal.js";
 import type { StartedSession } from "../session-lifecycle.js";
-import { readCredentials, type Credentials } from "./credentials.js";
+import { readBodyFields, type BodyFields } from "./body-fields.js";
 import { readSessionCookieValues } from "./cookie.js";
 import { FORBIDDEN, isRefusedByCsrf } from "./csrf.js";
 import { isHttps } from "./middleware.js";
 import type { ResolvedHandlerOptions, ResolvedMiddlewareOptions } from "./middleware-options.js";
 import type { HttpResult, JsonBody, RequestReader } from "./request.js";
 
-/** A user as the HTTP API shows it: never more than these three fields. */
+/** A user as the HTTP API shows it: never more than these fields. */
 export function serializeUser(user: User): JsonBody {
-  return { id: user.id, username: user.username, createdAt: user.createdAt.toISOString() };
+  return {
+    id: user.id,
+    username: user.username,
+    createdAt: user.createdAt.toISOString(),
+    email: user.email,
+    emailVerified: user.emailVerified,
+  };
 }
 
 /** The answer of `requireUser` to an anonymous request: 401 JSON, or 303 to `redirectTo`. */
@@ -30,8 +45,8 @@ export async function login<R>(
   reader: RequestReader<R>,
   req: R,
 ): Promise<HttpResult> {
-  const credentials = await signInCredentials(options, handler, reader, req);
-  if (!isCredentials(credentials)) return credentials;
+  const credentials = await signInFields(options, handler, reader, req, []);
+  if (!isFields(credentials)) return credentials;
   const previous = await revokePresentCookies(options, reader, req);
   let started: SignedIn | null;
   try {
@@ -48,22 +63,24 @@ export async function login<R>(
   return signedIn(options, handler, reader, req, started.user, started, 200);
 }
 
-/** Creates the user from the body's username and password and logs them in. */
+/** Creates the user from the body's username, password and optional email, and logs them in. */
 export async function register<R>(
   options: ResolvedMiddlewareOptions,
   handler: ResolvedHandlerOptions,
   reader: RequestReader<R>,
   req: R,
 ): Promise<HttpResult> {
-  const credentials = await signInCredentials(options, handler, reader, req);
-  if (!isCredentials(credentials)) return credentials;
+  const credentials = await signInFields(options, handler, reader, req, ["email"]);
+  if (!isFields(credentials)) return credentials;
   let user: User;
   try {
-    user = await options.manager.createUser(credentials.username, credentials.password);
+    user = await options.manager.createUser(credentials.username, credentials.password, { email: credentials.email ?? null });
   } catch (error) {
     if (hasCode(error, "username_taken")) return failure(handler, 409, "username_taken", []);
+    if (hasCode(error, "email_taken")) return failure(handler, 409, "email_taken", []);
     if (hasCode(error, "invalid_username")) return failure(handler, 400, "invalid_username", []);
     if (hasCode(error, "invalid_password")) return failure(handler, 400, "invalid_password", []);
+    if (hasCode(error, "invalid_email")) return failure(handler, 400, "invalid_email", []);
     if (hasCode(error, "service_busy")) return failure(handler, 503, "service_busy", [], retryAfter(error));
     throw error;
   }
@@ -90,28 +107,32 @@ export async function logout<R>(
 
 type SignedIn = StartedSession & { user: User };
 
-function isCredentials(result: Credentials | HttpResult): result is Credentials {
+/** True when a body was read, false for the answer refusing it. */
+export function isFields<T extends object>(result: T | HttpResult): result is T {
   return !("status" in result);
 }
 
 /**
- * The username and password of a sign-in request, or the answer refusing it: 403 when it comes
- * from another site (checked before the body and the database, so it costs nothing), 400 for a
- * malformed body, 413 past the size limit.
+ * The username, password and `optional` fields of a sign-in request, or the answer refusing it:
+ * 403 when it comes from another site (checked before the body and the database, so it costs
+ * nothing), 400 for a malformed body, 413 past the size limit.
  */
-async function signInCredentials<R>(
+async function signInFields<R, O extends string>(
   options: ResolvedMiddlewareOptions,
   handler: ResolvedHandlerOptions,
   reader: RequestReader<R>,
   req: R,
-): Promise<Credentials | HttpResult> {
+  optional: readonly O[],
+): Promise<BodyFields<"username" | "password", O> | HttpResult> {
   if (isCrossSiteSignIn(options, reader, req)) return FORBIDDEN;
-  const credentials = await readCredentials(reader, req);
-  return typeof credentials === "object" ? credentials : refused(handler, credentials);
+  return requestFields(handler, await readBodyFields(reader as RequestReader<unknown>, req, ["username", "password"], optional));
 }
 
-function refused(handler: ResolvedHandlerOptions, reason: "invalid" | "too_large"): HttpResult {
-  return reason === "too_large" ? failure(handler, 413, "payload_too_large", []) : failure(handler, 400, "invalid_request", []);
+/** The fields read, or the answer to a body that could not be: 400 when malformed, 413 past the size limit. */
+export function requestFields<T extends object>(handler: ResolvedHandlerOptions, fields: T | "invalid" | "too_large"): T | HttpResult {
+  if (fields === "too_large") return failure(handler, 413, "payload_too_large", []);
+  if (fields === "invalid") return failure(handler, 400, "invalid_request", []);
+  return fields;
 }
 
 /**
@@ -126,18 +147,21 @@ function isCrossSiteSignIn<R>(options: ResolvedMiddlewareOptions, reader: Reques
 // Errors by code, not instanceof: an adapter of one module format may drive a manager of the
 // other, whose error classes are other classes with the same codes.
 interface ErrorOfCode {
+  email_taken: EmailTakenError;
+  invalid_email: InvalidEmailError;
   invalid_password: InvalidPasswordError;
   invalid_username: InvalidUsernameError;
   login_throttled: LoginThrottledError;
   service_busy: ServiceBusyError;
   username_taken: UsernameTakenError;
+  user_not_found: UserNotFoundError;
 }
 
-function hasCode<C extends keyof ErrorOfCode>(error: unknown, code: C): error is ErrorOfCode[C] {
+export function hasCode<C extends keyof ErrorOfCode>(error: unknown, code: C): error is ErrorOfCode[C] {
   return error instanceof Error && (error as { code?: unknown }).code === code;
 }
 
-function retryAfter(error: LoginThrottledError | ServiceBusyError): Array<[string, string]> {
+export function retryAfter(error: LoginThrottledError | ServiceBusyError): Array<[string, string]> {
   return [["Retry-After", String(error.retryAfterSeconds)]];
 }
 
@@ -154,7 +178,12 @@ async function revokePresentCookies<R>(options: ResolvedMiddlewareOptions, reade
   return tokens.length > 0;
 }
 
-function clearing<R>(options: ResolvedMiddlewareOptions, reader: RequestReader<R>, req: R, present: boolean): Array<[string, string]> {
+export function clearing<R>(
+  options: ResolvedMiddlewareOptions,
+  reader: RequestReader<R>,
+  req: R,
+  present: boolean,
+): Array<[string, string]> {
   return present ? [["Set-Cookie", options.cookie.clear(isHttps(options, reader, req))]] : [];
 }
 
@@ -193,7 +222,7 @@ function signedIn<R>(
   };
 }
 
-function failure(
+export function failure(
   handler: ResolvedHandlerOptions,
   status: number,
   code: string,

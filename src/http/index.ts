@@ -1,5 +1,12 @@
 /** The framework-neutral request logic the adapters translate; not a public entry point. */
-export { BODY_LIMIT_BYTES, readCredentials, type Credentials, type CredentialsResult } from "./credentials.js";
+export {
+  BODY_LIMIT_BYTES,
+  readBodyFields,
+  readCredentials,
+  type BodyFields,
+  type BodyFieldsResult,
+  type Credentials,
+} from "./body-fields.js";
 export {
   cookiePrefix,
   MAX_COOKIE_VALUES,
@@ -23,5 +30,23 @@ export {
   type SessionMiddlewareOptions,
 } from "./middleware-options.js";
 export { readNodeBody, readWebBody } from "./read-body.js";
+export {
+  confirmEmailChange,
+  DeliveryQueue,
+  emailChange,
+  emailVerificationRequest,
+  passwordReset,
+  passwordResetRequest,
+  recoveryFlows,
+  resolveConfirmOptions,
+  resolveEmailLinkOptions,
+  verifyEmail,
+  type ConfirmEmailChangeHandlerOptions,
+  type EmailLinkHandlerOptions,
+  type EmailMessage,
+  type Flow,
+  type ResolvedEmailLinkOptions,
+  type SendEmail,
+} from "./recovery.js";
 export { originOf } from "./origin.js";
 export type { HttpResult, JsonBody, RequestReader } from "./request.js";

@@ -1,3 +1,5 @@
+import type { User } from "../types.js";
+
 /**
  * How the framework-neutral request logic sees a request. Each adapter implements this once, as a
  * constant, over its own request type `R`: no wrapper object is built per request.
@@ -13,6 +15,10 @@ export interface RequestReader<R> {
   secure(req: R): boolean;
   /** The client address as the framework reports it. */
   ip(req: R): string | undefined;
+  /** A query string parameter (the first, when repeated), or undefined. */
+  query(req: R, name: string): string | undefined;
+  /** The signed-in user `sessionMiddleware` found for this request, or null. */
+  user(req: R): User | null;
   /** The body when the framework (a body parser) has already parsed it, else undefined. */
   parsedBody(req: R): unknown;
   /** Reads the raw body, or resolves to null as soon as it grows past `limit` bytes. */
