@@ -1,4 +1,4 @@
-import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from "kysely";
+import { Migrator, sql, type CreateIndexBuilder, type Kysely, type Migration, type MigrationProvider } from "kysely";
 import type { DialectKind } from "./dialect.js";
 import { MIGRATION_LOCK_TABLE, MIGRATION_TABLE, type Database } from "./schema.js";
 import { rekeyUsernames, type UsernameKeyReport } from "./username-keys.js";
@@ -9,6 +9,9 @@ import { rekeyUsernames, type UsernameKeyReport } from "./username-keys.js";
  * `onReport`.
  */
 function migrations(kind: DialectKind, prefix: string, onReport: (report: UsernameKeyReport) => void): Record<string, Migration> {
+  // MySQL has no CREATE INDEX IF NOT EXISTS (MariaDB has); its migrations run under Kysely's lock.
+  const ifMissing = <C extends string>(index: CreateIndexBuilder<C>): CreateIndexBuilder<C> =>
+    kind === "mysql" ? index : index.ifNotExists();
   return {
     "2026_11_01_0001_initial": {
       // eslint-disable-next-line @typescript-eslint/no-explicit-any -- Kysely types migrations and foreign instances as Kysely<any>
@@ -71,19 +74,26 @@ function migrations(kind: DialectKind, prefix: string, onReport: (report: Userna
     "2026_12_01_0001_email_and_one_time_tokens": {
       // eslint-disable-next-line @typescript-eslint/no-explicit-any -- Kysely types migrations and foreign instances as Kysely<any>
       async up(db: Kysely<any>): Promise<void> {
-        // SQLite adds one column per ALTER TABLE. MySQL columns take the table's binary collation.
-        await db.schema.alterTable("auth_users").addColumn("email", "varchar(255)").execute();
-        await db.schema.alterTable("auth_users").addColumn("email_key", "varchar(255)").execute();
-        await db.schema
-          .alterTable("auth_users")
-          .addColumn("email_verified", "integer", (c) => c.notNull().defaultTo(0))
-          .execute();
+        // Every step is skipped when already done: on SQLite two processes can run this migration
+        // at once (Kysely takes no lock there, and runs it outside a transaction), and on MySQL a
+        // run cut short leaves its DDL behind. SQLite adds one column per ALTER TABLE; MySQL
+        // columns take the table's binary collation.
+        const existing = await columnsOf(db, `${prefix}auth_users`);
+        if (!existing.has("email")) await db.schema.alterTable("auth_users").addColumn("email", "varchar(255)").execute();
+        if (!existing.has("email_key")) await db.schema.alterTable("auth_users").addColumn("email_key", "varchar(255)").execute();
+        if (!existing.has("email_verified")) {
+          await db.schema
+            .alterTable("auth_users")
+            .addColumn("email_verified", "integer", (c) => c.notNull().defaultTo(0))
+            .execute();
+        }
         // Every database here lets a unique index hold any number of NULLs: users without an address.
-        await db.schema.createIndex(`${prefix}auth_users_email_key`).unique().on("auth_users").column("email_key").execute();
+        await ifMissing(db.schema.createIndex(`${prefix}auth_users_email_key`).unique().on("auth_users").column("email_key")).execute();
 
         const tableOptions = kind === "mysql" ? sql`character set utf8mb4 collate utf8mb4_bin` : sql``;
         await db.schema
           .createTable("auth_one_time_tokens")
+          .ifNotExists()
           .addColumn("token_hash", "varchar(64)", (c) => c.primaryKey())
           .addColumn("purpose", "varchar(32)", (c) => c.notNull())
           .addColumn("user_id", "integer", (c) => c.notNull().references("auth_users.id").onDelete("cascade"))
@@ -92,15 +102,25 @@ function migrations(kind: DialectKind, prefix: string, onReport: (report: Userna
           .addColumn("expires_at", "bigint", (c) => c.notNull())
           .modifyEnd(tableOptions)
           .execute();
-        await db.schema
-          .createIndex(`${prefix}auth_one_time_tokens_user_id`)
-          .on("auth_one_time_tokens")
-          .columns(["user_id", "purpose", "created_at"])
-          .execute();
-        await db.schema.createIndex(`${prefix}auth_one_time_tokens_expires_at`).on("auth_one_time_tokens").column("expires_at").execute();
+        await ifMissing(
+          db.schema
+            .createIndex(`${prefix}auth_one_time_tokens_user_id`)
+            .on("auth_one_time_tokens")
+            .columns(["user_id", "purpose", "created_at"]),
+        ).execute();
+        await ifMissing(
+          db.schema.createIndex(`${prefix}auth_one_time_tokens_expires_at`).on("auth_one_time_tokens").column("expires_at"),
+        ).execute();
       },
     },
   };
+}
+
+/** The column names of a table as the database reports them (none when it does not exist). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- Kysely types migrations and foreign instances as Kysely<any>
+async function columnsOf(db: Kysely<any>, table: string): Promise<Set<string>> {
+  const tables = await db.introspection.getTables();
+  return new Set(tables.find((t) => t.name === table)?.columns.map((c) => c.name) ?? []);
 }
 
 /** A Kysely Migrator over the library's migrations, with its bookkeeping tables prefixed too. */

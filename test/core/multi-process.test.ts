@@ -141,6 +141,41 @@ describeEachDatabase(
       }
     });
 
+    it("gives exactly one success to a reset token used at once from every process", async () => {
+      const [a] = apps as [AppProcess, AppProcess, AppProcess];
+      const name = uniqueName();
+      await a.call("createUser", name, "password123", `${name}@example.com`);
+      const issued = await a.call<{ token: string }>("createPasswordResetToken", name);
+      const results = await Promise.all(
+        apps.flatMap((app, p) =>
+          Array.from({ length: 4 }, (_, i) => app.call<unknown>("resetPassword", issued.token, `new password ${p}-${i}`)),
+        ),
+      );
+      expect(results.filter((user) => user !== null)).toHaveLength(1);
+    });
+
+    it("issues at most 5 reset tokens for one user when every process asks at once", async () => {
+      const [a] = apps as [AppProcess, AppProcess, AppProcess];
+      const name = uniqueName();
+      await a.call("createUser", name, "password123", `${name}@example.com`);
+      const results = await Promise.all(
+        apps.flatMap((app) => Array.from({ length: 6 }, () => app.call<unknown>("createPasswordResetToken", name))),
+      );
+      expect(results.filter((issued) => issued !== null)).toHaveLength(5);
+    });
+
+    it("gives a contested address to exactly one of the users confirming a change to it from every process", async () => {
+      const [a] = apps as [AppProcess, AppProcess, AppProcess];
+      const contested = `${uniqueName()}@example.com`;
+      const tokens: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        const user = await a.call<{ id: number }>("createUser", uniqueName(), "password123", null);
+        tokens.push((await a.call<{ token: string }>("requestEmailChange", user.id, contested)).token);
+      }
+      const results = await Promise.all(apps.map((app, i) => app.call<unknown>("confirmEmailChange", tokens[i])));
+      expect(results.filter((user) => user !== null)).toHaveLength(1);
+    });
+
     // Last: it ends the processes the tests above share.
     it("stops every process cleanly: each closes its manager and exits with code 0 when its input ends", async () => {
       expect(await Promise.all(apps.map((app) => app.stop()))).toEqual([0, 0, 0]);

@@ -7,8 +7,8 @@ describeEachDatabase("users", (fixture) => {
     const sm = fixture.manager();
     const name = uniqueName("Alice");
     const user = await sm.createUser(name, "correct horse");
-    expect(user).toEqual({ id: expect.any(Number), username: name, createdAt: expect.any(Date) });
-    expect(Object.keys(user).sort()).toEqual(["createdAt", "id", "username"]);
+    expect(user).toEqual({ id: expect.any(Number), username: name, createdAt: expect.any(Date), email: null, emailVerified: false });
+    expect(Object.keys(user).sort()).toEqual(["createdAt", "email", "emailVerified", "id", "username"]);
     expect(await sm.getUser(name)).toEqual(user);
     expect(await sm.getUserById(user.id)).toEqual(user);
     expect(await sm.getUser(uniqueName())).toBeNull();

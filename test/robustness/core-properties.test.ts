@@ -1,6 +1,8 @@
 import fc from "fast-check";
 import { sql } from "kysely";
 import {
+  EmailTakenError,
+  InvalidEmailError,
   InvalidPasswordError,
   InvalidUsernameError,
   LoginThrottledError,
@@ -52,7 +54,9 @@ function isUser(value: unknown): value is User {
     Number.isSafeInteger(user.id) &&
     typeof user.username === "string" &&
     user.createdAt instanceof Date &&
-    Object.keys(user).length === 3
+    (user.email === null || typeof user.email === "string") &&
+    typeof user.emailVerified === "boolean" &&
+    Object.keys(user).length === 5
   );
 }
 
@@ -80,7 +84,13 @@ describeEachDatabase("core properties under hostile input", (fixture) => {
 
   /** Whatever a run did, the user and the session made before it still work. */
   async function expectKeeperIntact(): Promise<void> {
-    expect(await sm.validateSession(keeper.token)).toEqual({ id: keeper.id, username: keeper.username, createdAt: keeper.createdAt });
+    expect(await sm.validateSession(keeper.token)).toEqual({
+      id: keeper.id,
+      username: keeper.username,
+      createdAt: keeper.createdAt,
+      email: null,
+      emailVerified: false,
+    });
     // A run may have locked the keeper out by guessing; a day later the password works again.
     clock.advance(DAY);
     expect(await sm.authenticateUser(keeper.username, PASSWORD)).toMatchObject({ id: keeper.id });
@@ -117,6 +127,59 @@ describeEachDatabase("core properties under hostile input", (fixture) => {
       { numRuns: RUNS },
     );
     expect(await sm.listSessions(keeper.id)).toEqual(before);
+    await expectKeeperIntact();
+  });
+
+  it("answers arbitrary and altered one-time tokens with null, and uses up none of the real ones", async () => {
+    const name = uniqueName("recovery");
+    const user = await sm.createUser(name, PASSWORD, { email: `${name}@example.com` });
+    const reset = (await sm.createPasswordResetToken(name))!.token;
+    const verification = (await sm.createEmailVerificationToken(user.id))!.token;
+    const change = (await sm.requestEmailChange(user.id, `${name}.new@example.com`)).token;
+    const real = [reset, verification, change, keeper.token];
+    // A real token with one character replaced, or any other token of the right shape.
+    const altered = fc
+      .tuple(fc.constantFrom(...real), fc.nat(31), fc.constantFrom(..."AZaz09_-=. "))
+      .map(([token, at, char]) => `${token.slice(0, at)}${char}${token.slice(at + 1)}`)
+      .filter((token) => !real.includes(token));
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(tokenLike, altered), hostileString(), async (token, password) => {
+        expectDocumented("verifyEmail", await outcome(() => sm.verifyEmail(token)), (value) => value === null);
+        expectDocumented("confirmEmailChange", await outcome(() => sm.confirmEmailChange(token)), (value) => value === null);
+        // A password the rules refuse may be reported first; either way nothing is used up.
+        expectDocumented("resetPassword", await outcome(() => sm.resetPassword(token, password)), (value) => value === null, [
+          InvalidPasswordError,
+        ]);
+      }),
+      { numRuns: RUNS },
+    );
+    // Each real token still does its one job, once.
+    expect(await sm.resetPassword(verification, "another password")).toBeNull();
+    expect(await sm.verifyEmail(verification)).toMatchObject({ id: user.id, emailVerified: true });
+    expect(await sm.resetPassword(reset, "another password")).toMatchObject({ id: user.id });
+    expect(await sm.confirmEmailChange(change)).toMatchObject({ email: `${name}.new@example.com` });
+    await expectKeeperIntact();
+  });
+
+  it("creates users with arbitrary addresses only when the address is valid, and then finds them by it", async () => {
+    const address = fc.oneof(
+      hostileString(60),
+      fc.tuple(hostileString(20), hostileString(20)).map(([local, domain]) => `${local}@${domain}`),
+      fc.emailAddress(),
+    );
+    await fc.assert(
+      fc.asyncProperty(address, async (email) => {
+        const name = uniqueName();
+        const result = await outcome(() => sm.createUser(name, PASSWORD, { email }));
+        expectDocumented("createUser", result, (user) => isUser(user) && user.email === email.trim() && !user.emailVerified, [
+          InvalidEmailError,
+          EmailTakenError,
+        ]);
+        if ("value" in result) expect((await sm.getUserByEmail(email))?.id).toBe(result.value.id);
+        else expect(await sm.getUser(name)).toBeNull();
+      }),
+      { numRuns: RUNS },
+    );
     await expectKeeperIntact();
   });
 

@@ -4,7 +4,6 @@ import { connect } from "../../src/database/connect";
 import type { DialectKind } from "../../src/database/dialect";
 import { createMigrator } from "../../src/database/migrations";
 import type { Database } from "../../src/database/schema";
-import { insertUser } from "../../src/database/users";
 import { legacyUsernameKey } from "../../src/usernames";
 import { FAST_PASSWORDS, type DatabaseFixture } from "./databases";
 
@@ -27,9 +26,15 @@ export async function insertFirstReleaseUsers(db: Kysely<Database>, kind: Dialec
   const ids = new Map<string, number>();
   for (const name of names) {
     const passwordHash = await hash(`${name}-password`, { algorithm: 2, ...FAST_PASSWORDS });
+    // The first release's columns only: its processes may still be inserting during an upgrade.
+    const insert = db
+      .insertInto("auth_users")
+      .values({ username: name, username_key: legacyUsernameKey(name), password_hash: passwordHash, created_at: Date.now() });
     ids.set(
       name,
-      await insertUser(db, kind, { username: name, usernameKey: legacyUsernameKey(name), passwordHash, createdAt: Date.now() }),
+      Number(
+        kind === "mysql" ? (await insert.executeTakeFirstOrThrow()).insertId : (await insert.returning("id").executeTakeFirstOrThrow()).id,
+      ),
     );
   }
   return ids;

@@ -11,7 +11,11 @@ const sm = new SessionManager({
 
 const operations = {
   migrate: () => sm.migrate(),
-  createUser: (name, password) => sm.createUser(name, password),
+  createUser: (name, password, email) => sm.createUser(name, password, { email }),
+  createPasswordResetToken: (identifier) => sm.createPasswordResetToken(identifier),
+  resetPassword: (token, password) => sm.resetPassword(token, password),
+  requestEmailChange: (userId, email) => sm.requestEmailChange(userId, email),
+  confirmEmailChange: (token) => sm.confirmEmailChange(token),
   login: (name, password) => sm.login(name, password),
   authenticate: (name, password) => sm.authenticateUser(name, password),
   validate: (token) => sm.validateSession(token),
