@@ -31,12 +31,22 @@ describeEachDatabase("migrations", (fixture) => {
   });
 
   it("keeps prefixed tables apart from unprefixed ones", async () => {
-    const a = fixture.manager({ tablePrefix: DatabaseFixture.prefix() });
+    const prefixA = DatabaseFixture.prefix();
+    const a = fixture.manager({ tablePrefix: prefixA });
     const b = fixture.manager({ tablePrefix: DatabaseFixture.prefix() });
     const name = uniqueName();
     await a.createUser(name, "password123");
     expect(await b.getUser(name)).toBeNull();
     await expect(b.createUser(name, "password123")).resolves.toBeDefined();
+    // One-time tokens too: a reset token of one prefix means nothing under the other.
+    const email = `${name}@example.com`;
+    const user = await a.createUser(uniqueName(), "password123", { email });
+    await b.createUser(uniqueName(), "password123", { email });
+    const issued = await a.createPasswordResetToken(email);
+    expect(await b.resetPassword(issued!.token, "a new password")).toBeNull();
+    expect(await a.resetPassword(issued!.token, "a new password")).toMatchObject({ id: user.id });
+    const tables = (await fixture.raw().introspection.getTables()).map((t) => t.name);
+    expect(tables).toContain(`${prefixA}auth_one_time_tokens`);
   });
 
   it("with autoMigrate false, fails until migrate() has run", async () => {
@@ -68,7 +78,15 @@ describeEachDatabase("migrations", (fixture) => {
       }>`select index_name as INDEX_NAME from information_schema.statistics where table_schema = database()`.execute(db);
       indexes = rows.rows.map((r) => r.INDEX_NAME);
     }
-    for (const index of ["auth_users_username_key", "auth_sessions_token_hash", "auth_sessions_user_id", "auth_sessions_expires_at"]) {
+    for (const index of [
+      "auth_users_username_key",
+      "auth_users_email_key",
+      "auth_sessions_token_hash",
+      "auth_sessions_user_id",
+      "auth_sessions_expires_at",
+      "auth_one_time_tokens_user_id",
+      "auth_one_time_tokens_expires_at",
+    ]) {
       expect(indexes).toContain(prefix + index);
     }
   });
