@@ -20,5 +20,14 @@ export const emitAuthEvent: unique symbol = Symbol.for("session-manager.emitAuth
 /** `manager[changeEmail](token)`: `confirmEmailChange`, answering the address it replaced too. */
 export const changeEmail: unique symbol = Symbol.for("session-manager.changeEmail");
 
+/** `manager[reauthenticateSession](token, password, meta)`: `reauthenticate`, answering the session too. */
+export const reauthenticateSession: unique symbol = Symbol.for("session-manager.reauthenticateSession");
+
+/** `manager[rotate](token)`: `rotateSession`, answering the session too. */
+export const rotate: unique symbol = Symbol.for("session-manager.rotate");
+
+/** `manager[currentTime]()`: the manager's clock in ms, for freshness checks in the HTTP layer. */
+export const currentTime: unique symbol = Symbol.for("session-manager.currentTime");
+
 /** Marks a SessionManager of either build. */
 export const MANAGER_BRAND: unique symbol = Symbol.for("session-manager.SessionManager");

@@ -4,6 +4,7 @@ import { findUserByName, updatePasswordHash, type UserRecord } from "./database/
 import { LoginThrottledError, ServiceBusyError } from "./errors.js";
 import { retryAfterSeconds } from "./lockout.js";
 import { normalizePassword } from "./passwords.js";
+import { rotateChecked, validateToken, type StartedSession } from "./session-lifecycle.js";
 import { cleanSessionMeta, eventMeta } from "./session-meta.js";
 import type { SessionMeta, User } from "./types.js";
 import { normalizeUsername, type NormalizedUsername } from "./usernames.js";
@@ -69,4 +70,23 @@ async function rehash(ctx: ManagerContext, userId: number, password: string): Pr
     throw error;
   }
   await updatePasswordHash(ctx.db, userId, passwordHash);
+}
+
+/**
+ * Checks the password of the user of a live session again ("confirm your password"), throttled
+ * like a login, and on success records the check on the session and rotates its token: the old
+ * token stops working at once. Null for a dead session or a wrong password.
+ */
+export async function reauthenticate(
+  ctx: ManagerContext,
+  token: string,
+  password: string,
+  meta: SessionMeta,
+): Promise<StartedSession | null> {
+  const current = await validateToken(ctx, token);
+  if (current === null) return null;
+  const user = await authenticate(ctx, current.user.username, password, meta);
+  // The name finds the session's own user; a rename meanwhile must not let another account's password count.
+  if (user === null || user.id !== current.user.id) return null;
+  return rotateChecked(ctx, token, current, true);
 }

@@ -1,6 +1,7 @@
 import { availableParallelism } from "node:os";
 import type { Kysely } from "kysely";
 import { InvalidOptionsError } from "./errors.js";
+import { refuseUnknownKeys } from "./option-keys.js";
 import type { AuthEvent } from "./types.js";
 
 /**
@@ -153,8 +154,31 @@ export interface ResolvedOptions {
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
+const OPTION_KEYS: ReadonlyArray<keyof SessionManagerOptions> = [
+  "database",
+  "sessionDurationDays",
+  "absoluteLifetimeDays",
+  "tablePrefix",
+  "autoMigrate",
+  "password",
+  "throttle",
+  "tokens",
+  "clock",
+  "onEvent",
+];
+
 /** Checks and freezes the options once, so a bad value fails at construction, not mid-request. */
 export function resolveOptions(options: SessionManagerOptions = {}): ResolvedOptions {
+  if (typeof options === "string") {
+    throw new InvalidOptionsError(
+      `new SessionManager() takes an object of options: new SessionManager({ database: ${JSON.stringify(options)} })`,
+    );
+  }
+  refuseUnknownKeys("new SessionManager(options)", options, OPTION_KEYS);
+  refuseUnknownKeys("password", options.password, ["memoryCost", "timeCost", "parallelism", "concurrency", "queueLimit"]);
+  if (options.throttle !== false)
+    refuseUnknownKeys("throttle", options.throttle, ["maxFailures", "baseLockoutSeconds", "maxLockoutSeconds"]);
+  refuseUnknownKeys("tokens", options.tokens, ["passwordResetMinutes", "emailVerificationHours", "emailChangeHours"]);
   const durationDays = options.sessionDurationDays ?? 30;
   positive("sessionDurationDays", durationDays);
   if (options.absoluteLifetimeDays !== undefined) positive("absoluteLifetimeDays", options.absoluteLifetimeDays);

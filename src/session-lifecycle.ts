@@ -1,9 +1,17 @@
 import type { ManagerContext } from "./context.js";
-import { deleteSession, insertSession, sessionOf, updateSessionTimes, userOf, type SessionLookupRow } from "./database/sessions.js";
+import {
+  deleteSession,
+  insertSession,
+  replaceTokenHash,
+  sessionOf,
+  updateSessionTimes,
+  userOf,
+  type SessionLookupRow,
+} from "./database/sessions.js";
 import { initialExpiry, isLive, refreshAt } from "./expiry.js";
 import { cleanSessionMeta, eventMeta } from "./session-meta.js";
 import { digestsEqual, generateSessionId, generateToken, hashToken, isWellFormedToken } from "./tokens.js";
-import type { Session, SessionCheck, SessionMeta, User } from "./types.js";
+import type { LoginOptions, Session, SessionCheck, User } from "./types.js";
 
 /** A session just started: its token (the only copy there will be) and the session. */
 export interface StartedSession {
@@ -12,19 +20,60 @@ export interface StartedSession {
 }
 
 /**
- * Starts a session for a user known to exist. With `loginOf`, the start is reported as a
- * `login` event of that user.
+ * Starts a session for a user known to exist, counted as signed in now. With `loginOf`, the
+ * start is reported as a `login` event of that user. `remember: false` makes it a session whose
+ * cookie ends with the browser session.
  */
-export async function startSession(ctx: ManagerContext, userId: number, meta: SessionMeta, loginOf?: User): Promise<StartedSession> {
+export async function startSession(ctx: ManagerContext, userId: number, meta: LoginOptions, loginOf?: User): Promise<StartedSession> {
   const token = generateToken();
   const createdAt = ctx.now();
   const id = generateSessionId();
   const expiresAt = initialExpiry(ctx.options, createdAt);
   const { ip, userAgent } = cleanSessionMeta(meta);
-  await insertSession(ctx.db, { id, tokenHash: hashToken(token), userId, createdAt, expiresAt, ip, userAgent });
+  const persistent = meta.remember !== false;
+  await insertSession(ctx.db, { id, tokenHash: hashToken(token), userId, createdAt, expiresAt, ip, userAgent, persistent });
   if (loginOf !== undefined) ctx.emit("login", { userId, username: loginOf.username, sessionId: id, ...eventMeta({ ip, userAgent }) });
   const at = new Date(createdAt);
-  return { token, session: { id, userId, createdAt: at, expiresAt: new Date(expiresAt), lastSeenAt: at, ip, userAgent } };
+  return {
+    token,
+    session: { id, userId, createdAt: at, expiresAt: new Date(expiresAt), lastSeenAt: at, ip, userAgent, authenticatedAt: at, persistent },
+  };
+}
+
+/**
+ * Gives the live session of a token a new token, keeping everything else (id, creation time,
+ * metadata, expiry); with `authenticated`, also records a password check now. The old token stops
+ * working at once. Null for a token that is not a live session's, or that a concurrent rotation
+ * or revocation got to first.
+ */
+export async function rotateToken(ctx: ManagerContext, token: string, authenticated = false): Promise<StartedSession | null> {
+  const current = await validateToken(ctx, token);
+  if (current === null) return null;
+  return rotateChecked(ctx, token, current, authenticated);
+}
+
+/** `rotateToken` for a session already validated. */
+export async function rotateChecked(
+  ctx: ManagerContext,
+  token: string,
+  current: SessionCheck,
+  authenticated: boolean,
+): Promise<StartedSession | null> {
+  const next = generateToken();
+  const now = ctx.now();
+  const rotated = await replaceTokenHash(
+    ctx.db,
+    current.session.id,
+    hashToken(token),
+    hashToken(next),
+    now,
+    authenticated ? now : undefined,
+  );
+  if (!rotated) return null;
+  const session = { ...current.session, lastSeenAt: new Date(now) };
+  delete session.renewed;
+  if (authenticated) session.authenticatedAt = new Date(now);
+  return { token: next, session };
 }
 
 /**

@@ -4,7 +4,7 @@ import { connect } from "./database/connect.js";
 import type { DialectKind } from "./database/dialect.js";
 import { migrateToLatest } from "./database/migrations.js";
 import type { Database } from "./database/schema.js";
-import { deleteExpiredBatch, deleteUserSessions, listUserSessions, sessionLookup } from "./database/sessions.js";
+import { deleteExpiredBatch, deleteUserSession, deleteUserSessions, listUserSessions, sessionLookup } from "./database/sessions.js";
 import { deleteDeadOneTimeTokens } from "./database/one-time-tokens.js";
 import { clearThrottle, deleteStaleThrottles } from "./database/throttle.js";
 import { rekeyUsernames, type RefusedUsername, type UsernameConflict, type UsernameKeyReport } from "./database/username-keys.js";
@@ -21,18 +21,34 @@ import { requireEmail, normalizeEmail, type NormalizedEmail } from "./emails.js"
 import { EmailTakenError, InvalidOptionsError, InvalidPasswordError, UserNotFoundError, UsernameTakenError } from "./errors.js";
 import { isId } from "./ids.js";
 import { emitEvent } from "./events.js";
-import { MANAGER_BRAND, changeEmail, emitAuthEvent, signIn, startSession, validateToken } from "./internal.js";
+import {
+  MANAGER_BRAND,
+  changeEmail,
+  currentTime,
+  emitAuthEvent,
+  reauthenticateSession,
+  rotate,
+  signIn,
+  startSession,
+  validateToken,
+} from "./internal.js";
 import { lockoutSteps } from "./lockout.js";
-import { authenticate } from "./login.js";
+import { authenticate, reauthenticate as reauthenticateToken } from "./login.js";
 import { resolveOptions, type ResolvedOptions, type SessionManagerOptions } from "./options.js";
 import { PasswordHasher, isArgon2Hash, requirePassword } from "./passwords.js";
-import { endSession, startSession as beginSession, validateToken as validate, type StartedSession } from "./session-lifecycle.js";
+import {
+  endSession,
+  rotateToken,
+  startSession as beginSession,
+  validateToken as validate,
+  type StartedSession,
+} from "./session-lifecycle.js";
 import * as recovery from "./recovery.js";
 import { RESET_WINDOW_MS } from "./recovery.js";
 import type { EmailChange, EmailToken, PasswordResetToken } from "./recovery.js";
 import { cleanSessionMeta, eventMeta } from "./session-meta.js";
 import { hashToken, isWellFormedToken } from "./tokens.js";
-import type { AuthEvent, AuthEventType, Session, SessionCheck, SessionMeta, User } from "./types.js";
+import type { AuthEvent, AuthEventType, LoginOptions, Session, SessionCheck, SessionMeta, User } from "./types.js";
 import { normalizeUsername, requireUsername, type NormalizedUsername } from "./usernames.js";
 
 const THROTTLE_MEMORY_MS = 24 * 60 * 60 * 1000;
@@ -594,6 +610,31 @@ export class SessionManager {
   }
 
   /**
+   * Ends one session of one user by its public id (as `listSessions` gives it), for a "sign out
+   * this device" button; true when it was a live session of that user. A session id of another
+   * user revokes nothing.
+   *
+   * ### Examples
+   *
+   * ```ts
+   * import { SessionManager } from "session-manager"
+   *
+   * const sm = new SessionManager()
+   * const user = await sm.createUser("alice", "correct horse battery staple")
+   * await sm.createSession(user.id, { userAgent: "Firefox" })
+   * const [session] = await sm.listSessions(user.id)
+   * if (session !== undefined) await sm.revokeSessionById(user.id, session.id) // true
+   * ```
+   */
+  async revokeSessionById(userId: number, sessionId: string): Promise<boolean> {
+    if (!isId(userId) || typeof sessionId !== "string" || sessionId.length === 0 || sessionId.length > 64) return false;
+    await this.#ready();
+    const revoked = await deleteUserSession(this.#db, userId, sessionId, this.#now());
+    if (revoked) this.#emit("session_revoked", { userId, sessionId });
+    return revoked;
+  }
+
+  /**
    * Ends every session of the user ("sign out everywhere"); returns how many live sessions were
    * revoked. Once it returns, none of them validates in any process.
    *
@@ -661,7 +702,9 @@ export class SessionManager {
 
   /**
    * Authenticates and starts a session: the token, or null for a wrong username or password.
-   * Throws `LoginThrottledError` while the username is locked out.
+   * Throws `LoginThrottledError` while the username is locked out. `remember: false` marks the
+   * session non-persistent: the HTTP adapters then give it a cookie that ends with the browser
+   * session (the server-side expiry is the same).
    *
    * ### Examples
    *
@@ -673,8 +716,67 @@ export class SessionManager {
    * if (token === null) console.log("wrong username or password")
    * ```
    */
-  async login(username: string, password: string, meta: SessionMeta = {}): Promise<string | null> {
-    return (await this[signIn](username, password, meta))?.token ?? null;
+  async login(username: string, password: string, options: LoginOptions = {}): Promise<string | null> {
+    return (await this[signIn](username, password, options))?.token ?? null;
+  }
+
+  /**
+   * Checks the password of a live session's user again, for a "confirm your password" step
+   * before sensitive actions: throttled like `login` (`LoginThrottledError`), it records the time
+   * on the session (`session.authenticatedAt`) and rotates the token. Returns the new token (the
+   * old one stops working at once), or null for a wrong password or a session that is not live.
+   *
+   * ### Examples
+   *
+   * ```ts
+   * import { SessionManager } from "session-manager"
+   *
+   * const sm = new SessionManager()
+   * const fresh = await sm.reauthenticate("token from the session cookie", "correct horse battery staple")
+   * if (fresh === null) console.log("wrong password")
+   * else console.log("set the cookie to the new token")
+   * ```
+   */
+  async reauthenticate(token: string, password: string): Promise<string | null> {
+    return (await this[reauthenticateSession](token, password, {}))?.token ?? null;
+  }
+
+  /**
+   * `reauthenticate`, answering the session beside the new token, for the HTTP handler's cookie.
+   *
+   * @internal
+   */
+  [reauthenticateSession](token: string, password: string, meta: SessionMeta): Promise<StartedSession | null> {
+    return reauthenticateToken(this.#context, token, password, meta);
+  }
+
+  /**
+   * Gives a live session a new token, keeping its id, creation time, metadata and expiry: the old
+   * token stops working at once. Null for a token that is not a live session's. Rotate after a
+   * change of privilege the app makes itself.
+   *
+   * ### Examples
+   *
+   * ```ts
+   * import { SessionManager } from "session-manager"
+   *
+   * const sm = new SessionManager()
+   * const user = await sm.createUser("alice", "correct horse battery staple")
+   * const token = await sm.createSession(user.id)
+   * const rotated = await sm.rotateSession(token) // a new token; `token` is now refused
+   * ```
+   */
+  async rotateSession(token: string): Promise<string | null> {
+    return (await this[rotate](token))?.token ?? null;
+  }
+
+  /**
+   * `rotateSession`, answering the session beside the new token.
+   *
+   * @internal
+   */
+  [rotate](token: string): Promise<StartedSession | null> {
+    return rotateToken(this.#context, token);
   }
 
   /**
@@ -683,7 +785,7 @@ export class SessionManager {
    *
    * @internal
    */
-  async [signIn](username: string, password: string, meta: SessionMeta): Promise<(StartedSession & { user: User }) | null> {
+  async [signIn](username: string, password: string, meta: LoginOptions): Promise<(StartedSession & { user: User }) | null> {
     const user = await authenticate(this.#context, username, password, meta);
     if (user === null) return null;
     return { user, ...(await beginSession(this.#context, user.id, meta, user)) };
@@ -767,6 +869,15 @@ export class SessionManager {
   async close(): Promise<void> {
     if (this.#migration !== null) await this.#migration.catch(() => {});
     if (this.#ownsDatabase) await this.#db.destroy();
+  }
+
+  /**
+   * The manager's clock in ms: `requireUser({ fresh })` measures with it, as the core does.
+   *
+   * @internal
+   */
+  [currentTime](): number {
+    return this.#now();
   }
 
   async #ready(): Promise<void> {

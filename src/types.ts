@@ -45,6 +45,10 @@ export interface Session {
   lastSeenAt: Date | null;
   ip: string | null;
   userAgent: string | null;
+  /** When the password was last presented for this session: at login, or `reauthenticate`. */
+  authenticatedAt: Date;
+  /** False for a "remember me" left unchecked: its cookie ends with the browser session. */
+  persistent: boolean;
   /** True when the call that returned this session extended its expiry. */
   renewed?: boolean;
 }
@@ -65,6 +69,24 @@ export interface Session {
 export interface SessionMeta {
   ip?: string | null;
   userAgent?: string | null;
+}
+
+/**
+ * Options of `login`: where it comes from, and whether the cookie should outlive the browser
+ * session (`remember`, default true). The server-side expiry is the same either way.
+ *
+ * ### Examples
+ *
+ * ```ts
+ * import { SessionManager } from "session-manager"
+ *
+ * const sm = new SessionManager({ database: "sqlite::memory:" })
+ * await sm.createUser("alice", "correct horse battery staple")
+ * await sm.login("alice", "correct horse battery staple", { ip: "203.0.113.7", remember: false })
+ * ```
+ */
+export interface LoginOptions extends SessionMeta {
+  remember?: boolean;
 }
 
 /**

@@ -1,37 +1,52 @@
 import type { NextFunction, Request, RequestHandler, Response } from "express";
+import { InvalidOptionsError } from "../../src/errors.js";
 import * as core from "../../src/http/index.js";
 import type {
   ConfirmEmailChangeHandlerOptions,
   EmailLinkHandlerOptions,
   HandlerOptions,
   HttpResult,
+  LoginHandlerOptions,
   RequestReader,
+  RequireUserOptions,
   SessionMiddlewareOptions,
 } from "../../src/http/index.js";
-import type { Session, User } from "../../src/types.js";
+import type { Session, User as SessionUser } from "../../src/types.js";
 
 export type {
   ConfirmEmailChangeHandlerOptions,
   EmailLinkHandlerOptions,
   EmailMessage,
   HandlerOptions,
+  LoginHandlerOptions,
+  RequireUserOptions,
   SendEmail,
   SessionCookieOptions,
   SessionMiddlewareOptions,
 } from "../../src/http/index.js";
+export { errorMessage } from "../../src/http/index.js";
 
 declare global {
   // Express types its request through this global namespace: merging is its extension point.
   // eslint-disable-next-line @typescript-eslint/no-namespace
   namespace Express {
+    /**
+     * The signed-in user. Declared the way `@types/passport` declares it (an interface of this
+     * namespace, `req.user` optional), so that both packages type-check in one app.
+     */
+    // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- merged with the app's and Passport's declarations
+    interface User extends SessionUser {}
     interface Request {
-      /** The signed-in user, or null; set by `sessionMiddleware()`. */
-      user: User | null;
+      /** The signed-in user, undefined when anonymous; set by `sessionMiddleware()`. */
+      user?: User | undefined;
       /** The current session, or null; set by `sessionMiddleware()`. */
       authSession: Session | null;
     }
   }
 }
+
+/** An Express request known to be signed in, as `withUser` hands it to its handler. */
+export type SignedInRequest = Request & { user: Express.User; authSession: Session };
 
 const reader: RequestReader<Request> = {
   method: (req) => req.method,
@@ -47,7 +62,12 @@ const reader: RequestReader<Request> = {
     const value: unknown = req.query[name];
     return typeof value === "string" ? value : undefined;
   },
+  param: (req, name) => {
+    const value: unknown = req.params[name];
+    return typeof value === "string" ? value : undefined;
+  },
   user: (req) => req.user ?? null,
+  session: (req) => req.authSession ?? null,
   parsedBody: (req): unknown => req.body,
   readBody: (req, limit) => core.readNodeBody(req, limit),
 };
@@ -60,8 +80,8 @@ function send(res: Response, result: HttpResult): void {
 }
 
 /**
- * Sets `req.user` and `req.authSession` (null when anonymous), renews or clears the session
- * cookie, and refuses cross-site state-changing requests that carry it (403).
+ * Sets `req.user` (undefined when anonymous) and `req.authSession` (null when anonymous), renews
+ * or clears the session cookie, and refuses cross-site state-changing requests that carry it (403).
  *
  * ### Examples
  *
@@ -80,6 +100,8 @@ function send(res: Response, result: HttpResult): void {
 export function sessionMiddleware(options: SessionMiddlewareOptions = {}): RequestHandler {
   const resolved = core.resolveMiddlewareOptions(options);
   return function session(req: Request, res: Response, next: NextFunction): void {
+    // Koa and Hono call a middleware with (context, next): this one was mounted in the wrong framework.
+    if (typeof next !== "function") throw wrongFramework();
     const state = core.authenticate(resolved, reader, req);
     if (state instanceof Promise) state.then((answered) => proceed(req, res, next, answered), next);
     else proceed(req, res, next, state);
@@ -89,19 +111,28 @@ export function sessionMiddleware(options: SessionMiddlewareOptions = {}): Reque
 function proceed(req: Request, res: Response, next: NextFunction, state: core.RequestSession): void {
   if (state.setCookie !== null) res.append("Set-Cookie", state.setCookie);
   if (state.forbidden) return send(res, core.FORBIDDEN);
-  req.user = state.user;
+  req.user = state.user ?? undefined;
   req.authSession = state.session;
   next();
 }
 
+function wrongFramework(): InvalidOptionsError {
+  return new InvalidOptionsError(
+    "this sessionMiddleware is session-manager/express's, but it was called the way Koa or Hono call middleware: import it from session-manager/koa or session-manager/hono",
+  );
+}
+
 /**
- * Lets signed-in requests through; answers others 401 `{"error":"unauthorized"}` or 303 to `redirectTo`.
+ * Lets signed-in requests through; answers others 401 `{"error":"unauthorized"}` or 303 to
+ * `redirectTo`. With `fresh: seconds`, a session whose password was last presented longer ago gets
+ * 403 `{"error":"reauthentication_required"}`, or 303 to `reauthenticateRedirectTo`. Without
+ * `sessionMiddleware()` before it, every request fails with an error naming it.
  *
  * ### Examples
  *
  * ```ts
  * import express from "express"
- * import { loginHandler, logoutHandler, registerHandler, requireUser, sessionMiddleware } from "session-manager/express"
+ * import { requireUser, sessionMiddleware } from "session-manager/express"
  *
  * const app = express()
  * app.use(sessionMiddleware())
@@ -111,44 +142,79 @@ function proceed(req: Request, res: Response, next: NextFunction, state: core.Re
  * app.get("/account", requireUser({ redirectTo: "/login" }), (req, res) => {
  *   res.send(`Hello ${req.user?.username}`)
  * })
+ * app.post("/account/delete", requireUser({ fresh: 600, reauthenticateRedirectTo: "/confirm-password" }), (req, res) => {
+ *   res.sendStatus(204)
+ * })
  * ```
  */
-export function requireUser(options: HandlerOptions = {}): RequestHandler {
-  const answer = core.unauthorized(core.resolveHandlerOptions(options));
+export function requireUser(options: RequireUserOptions = {}): RequestHandler {
+  const guard = core.guard(options);
   return function requireUser(req: Request, res: Response, next: NextFunction): void {
-    if (req.user) next();
-    else send(res, answer);
+    const refused = guard(core.boundMiddleware(req, "requireUser"), reader, req);
+    if (refused === null) next();
+    else send(res, refused);
   };
 }
 
 /**
- * `POST` handler: logs in from a JSON or form body with `username` and `password`; 200 `{"user":…}` + cookie; 401, 429 when throttled, 503 when hashing is saturated, 403 for a cross-site request.
+ * `requireUser` and the route handler in one, the handler getting a request whose `user` and
+ * `authSession` are typed non-null: no `!` and no check in the handler.
  *
  * ### Examples
  *
  * ```ts
  * import express from "express"
- * import { loginHandler, logoutHandler, registerHandler, requireUser, sessionMiddleware } from "session-manager/express"
+ * import { sessionMiddleware, withUser } from "session-manager/express"
  *
  * const app = express()
  * app.use(sessionMiddleware())
- * app.post("/login", loginHandler())
- * // HTML forms: 303 to "/" on success, to "/login?error=…" on failure
- * app.post("/login-form", loginHandler({ redirectTo: "/", failureRedirectTo: "/login" }))
+ * app.get(
+ *   "/account",
+ *   withUser((req, res) => {
+ *     res.send(`Hello ${req.user.username}, signed in since ${req.authSession.createdAt.toISOString()}`)
+ *   }),
+ * )
+ * app.post("/account/delete", withUser((req, res) => res.sendStatus(204), { fresh: 600 }))
  * ```
  */
-export function loginHandler(options: HandlerOptions = {}): RequestHandler {
-  return handler("loginHandler", core.login, options);
+export function withUser(
+  handler: (req: SignedInRequest, res: Response, next: NextFunction) => unknown,
+  options: RequireUserOptions = {},
+): RequestHandler {
+  const guard = core.guard(options);
+  return async function withUser(req: Request, res: Response, next: NextFunction): Promise<void> {
+    const refused = guard(core.boundMiddleware(req, "withUser"), reader, req);
+    if (refused !== null) return send(res, refused);
+    await handler(req as SignedInRequest, res, next);
+  };
 }
 
 /**
- * `POST` handler: creates the user and logs in; 201 `{"user":…}` + cookie, 409 when the name is taken, 503 when hashing is saturated, 403 for a cross-site request.
+ * Logs in from a JSON or form body with `username` and `password` (and `remember` with `{ remember: "checkbox" }`); 200 `{"user":…}` + cookie; 401, 429 when throttled, 503 when hashing is saturated, 403 for a cross-site request.
  *
  * ### Examples
  *
  * ```ts
  * import express from "express"
- * import { loginHandler, logoutHandler, registerHandler, requireUser, sessionMiddleware } from "session-manager/express"
+ * import { loginHandler, requireUser, sessionMiddleware } from "session-manager/express"
+ *
+ * const app = express()
+ * app.use(sessionMiddleware())
+ * app.post("/login", loginHandler({ remember: "checkbox", redirectTo: "/", failureRedirectTo: "/login" }))
+ * ```
+ */
+export function loginHandler(options: LoginHandlerOptions = {}): RequestHandler {
+  return flowHandler("loginHandler", core.flows.login(options));
+}
+
+/**
+ * Creates the user from `username`, `password` and an optional `email`, and logs in; 201 `{"user":…}` + cookie, 409 when the name or address is taken, 400 for an invalid one, 503 when hashing is saturated, 403 for a cross-site request.
+ *
+ * ### Examples
+ *
+ * ```ts
+ * import express from "express"
+ * import { registerHandler, requireUser, sessionMiddleware } from "session-manager/express"
  *
  * const app = express()
  * app.use(sessionMiddleware())
@@ -156,17 +222,17 @@ export function loginHandler(options: HandlerOptions = {}): RequestHandler {
  * ```
  */
 export function registerHandler(options: HandlerOptions = {}): RequestHandler {
-  return handler("registerHandler", core.register, options);
+  return flowHandler("registerHandler", core.flows.register(options));
 }
 
 /**
- * `POST` handler: ends the session and clears the cookie; 204, or 303 to `redirectTo`.
+ * Ends the session and clears the cookie; 204, or 303 to `redirectTo`.
  *
  * ### Examples
  *
  * ```ts
  * import express from "express"
- * import { loginHandler, logoutHandler, registerHandler, requireUser, sessionMiddleware } from "session-manager/express"
+ * import { logoutHandler, requireUser, sessionMiddleware } from "session-manager/express"
  *
  * const app = express()
  * app.use(sessionMiddleware())
@@ -174,17 +240,89 @@ export function registerHandler(options: HandlerOptions = {}): RequestHandler {
  * ```
  */
 export function logoutHandler(options: HandlerOptions = {}): RequestHandler {
-  return handler("logoutHandler", core.logout, options);
+  return flowHandler("logoutHandler", core.flows.logout(options));
 }
 
 /**
- * `POST` handler, `identifier` (a username or an email address): always 202 `{"status":"accepted"}` for a well-formed body, at once, whether or not an account matched; the reset link is then sent to the account's stored address through `sendEmail`. Delivery errors become `email_delivery_failed` events.
+ * Signed in, `password`: confirms the password for a sensitive action, marks the session freshly signed in for `requireUser({ fresh })` and rotates its token (new cookie); 200 `{"user":…}` or 303 to `redirectTo`; 401 `invalid_credentials`, 429 when throttled.
  *
  * ### Examples
  *
  * ```ts
  * import express from "express"
- * import { passwordResetRequestHandler, sessionMiddleware } from "session-manager/express"
+ * import { reauthenticateHandler, requireUser, sessionMiddleware } from "session-manager/express"
+ *
+ * const app = express()
+ * app.use(sessionMiddleware())
+ * app.post("/confirm-password", requireUser(), reauthenticateHandler({ redirectTo: "/account/security", failureRedirectTo: "/confirm-password" }))
+ * ```
+ */
+export function reauthenticateHandler(options: HandlerOptions = {}): RequestHandler {
+  return flowHandler("reauthenticateHandler", core.flows.reauthenticate(options));
+}
+
+/**
+ * Signed in, `currentPassword` and `newPassword`: checks the current password (throttled like a login), sets the new one, signs out every other device and rotates this session's token; 204 or 303 to `redirectTo`; 400 `invalid_password`, 401 `invalid_credentials`, 429.
+ *
+ * ### Examples
+ *
+ * ```ts
+ * import express from "express"
+ * import { changePasswordHandler, requireUser, sessionMiddleware } from "session-manager/express"
+ *
+ * const app = express()
+ * app.use(sessionMiddleware())
+ * app.post("/account/password", requireUser({ fresh: 600, reauthenticateRedirectTo: "/confirm-password" }), changePasswordHandler({ redirectTo: "/account?changed=1", failureRedirectTo: "/account" }))
+ * ```
+ */
+export function changePasswordHandler(options: HandlerOptions = {}): RequestHandler {
+  return flowHandler("changePasswordHandler", core.flows.changePassword(options));
+}
+
+/**
+ * Signed in: 200 `{"sessions":[…]}`, the user's live sessions newest first (`id`, `createdAt`, `expiresAt`, `lastSeenAt`, `authenticatedAt`, `ip`, `userAgent`, `persistent`, and `current: true` on this request's); never a token or a digest.
+ *
+ * ### Examples
+ *
+ * ```ts
+ * import express from "express"
+ * import { sessionsHandler, requireUser, sessionMiddleware } from "session-manager/express"
+ *
+ * const app = express()
+ * app.use(sessionMiddleware())
+ * app.get("/sessions", requireUser(), sessionsHandler())
+ * ```
+ */
+export function sessionsHandler(options: HandlerOptions = {}): RequestHandler {
+  return flowHandler("sessionsHandler", core.flows.sessions(options));
+}
+
+/**
+ * Signed in: revokes the user's session whose id is the route parameter `id` (else the body's or the query's `id`), or with `others` every session but this one; 200 `{"revoked":N}` or 303 to `redirectTo`; 404 `not_found` for an id that is not a live session of this user.
+ *
+ * ### Examples
+ *
+ * ```ts
+ * import express from "express"
+ * import { revokeSessionHandler, requireUser, sessionMiddleware } from "session-manager/express"
+ *
+ * const app = express()
+ * app.use(sessionMiddleware())
+ * app.delete("/sessions/:id", requireUser(), revokeSessionHandler())
+ * ```
+ */
+export function revokeSessionHandler(options: HandlerOptions = {}): RequestHandler {
+  return flowHandler("revokeSessionHandler", core.flows.revokeSession(options));
+}
+
+/**
+ * `identifier` (a username or an email address): always 202 `{"status":"accepted"}` for a well-formed body, at once, whether or not an account matched; the reset link is then sent to the account's stored address through `sendEmail`. Delivery errors become `email_delivery_failed` events.
+ *
+ * ### Examples
+ *
+ * ```ts
+ * import express from "express"
+ * import { passwordResetRequestHandler, requireUser, sessionMiddleware } from "session-manager/express"
  *
  * const app = express()
  * app.use(sessionMiddleware())
@@ -195,17 +333,17 @@ export function logoutHandler(options: HandlerOptions = {}): RequestHandler {
  * ```
  */
 export function passwordResetRequestHandler(options: EmailLinkHandlerOptions): RequestHandler {
-  return flowHandler("passwordResetRequestHandler", core.recoveryFlows.passwordResetRequest(options));
+  return flowHandler("passwordResetRequestHandler", core.flows.passwordResetRequest(options));
 }
 
 /**
- * `POST` handler, `token` and `password`: sets the new password, revokes every session of the user and clears the session cookie; 200 `{"user":…}` or 303 to `redirectTo`; 400 `invalid_token`, 400 `invalid_password` (the token stays usable). Never signs in; a GET never consumes the token.
+ * `token` and `password`: sets the new password, revokes every session of the user and clears the session cookie; 200 `{"user":…}` or 303 to `redirectTo`; 400 `invalid_token`, 400 `invalid_password` (the token stays usable). Never signs in; only a POST reaches the token (405 otherwise).
  *
  * ### Examples
  *
  * ```ts
  * import express from "express"
- * import { passwordResetHandler, sessionMiddleware } from "session-manager/express"
+ * import { passwordResetHandler, requireUser, sessionMiddleware } from "session-manager/express"
  *
  * const app = express()
  * app.use(sessionMiddleware())
@@ -213,92 +351,85 @@ export function passwordResetRequestHandler(options: EmailLinkHandlerOptions): R
  * ```
  */
 export function passwordResetHandler(options: HandlerOptions = {}): RequestHandler {
-  return flowHandler("passwordResetHandler", core.recoveryFlows.passwordReset(options));
+  return flowHandler("passwordResetHandler", core.flows.passwordReset(options));
 }
 
 /**
- * `POST` handler for a signed-in user: sends a link verifying their address through `sendEmail`; 202, 401 when signed out.
+ * Signed in: sends a link verifying the user's address through `sendEmail`; 202, 401 when signed out.
  *
  * ### Examples
  *
  * ```ts
  * import express from "express"
- * import { emailVerificationRequestHandler, sessionMiddleware } from "session-manager/express"
+ * import { emailVerificationRequestHandler, requireUser, sessionMiddleware } from "session-manager/express"
  *
  * const app = express()
  * app.use(sessionMiddleware())
- * app.post("/send-verification", emailVerificationRequestHandler({
+ * app.post("/send-verification", requireUser(), emailVerificationRequestHandler({
  *   link: "https://app.example.com/verify-email",
  *   sendEmail: async (message) => console.log(`to ${message.to}: ${message.kind}`),
  * }))
  * ```
  */
 export function emailVerificationRequestHandler(options: EmailLinkHandlerOptions): RequestHandler {
-  return flowHandler("emailVerificationRequestHandler", core.recoveryFlows.emailVerificationRequest(options));
+  return flowHandler("emailVerificationRequestHandler", core.flows.emailVerificationRequest(options));
 }
 
 /**
- * `GET` (`?token=`, the link itself) or `POST` (`token`) handler: marks the address verified; 200 `{"user":…}` or 303 to `redirectTo`; 400 `invalid_token`.
+ * GET (`?token=`, the link itself) or POST (`token`): marks the address verified; 200 `{"user":…}` or 303 to `redirectTo`; 400 `invalid_token`.
  *
  * ### Examples
  *
  * ```ts
  * import express from "express"
- * import { verifyEmailHandler, sessionMiddleware } from "session-manager/express"
+ * import { verifyEmailHandler, requireUser, sessionMiddleware } from "session-manager/express"
  *
  * const app = express()
  * app.use(sessionMiddleware())
  * app.get("/verify-email", verifyEmailHandler({ redirectTo: "/account" }))
- * app.post("/verify-email", verifyEmailHandler({ redirectTo: "/account" }))
  * ```
  */
 export function verifyEmailHandler(options: HandlerOptions = {}): RequestHandler {
-  return flowHandler("verifyEmailHandler", core.recoveryFlows.verifyEmail(options));
+  return flowHandler("verifyEmailHandler", core.flows.verifyEmail(options));
 }
 
 /**
- * `POST` handler for a signed-in user, `email`: sends a confirmation link to the new address; the account keeps its address until the link is followed. 202; 400 `invalid_email`, 409 `email_taken`, 401 when signed out.
+ * Signed in, `email`: sends a confirmation link to the new address; the account keeps its address until the link is followed. 202; 400 `invalid_email`, 409 `email_taken`, 401 when signed out. Guard it with `requireUser({ fresh })`.
  *
  * ### Examples
  *
  * ```ts
  * import express from "express"
- * import { emailChangeHandler, sessionMiddleware } from "session-manager/express"
+ * import { emailChangeHandler, requireUser, sessionMiddleware } from "session-manager/express"
  *
  * const app = express()
  * app.use(sessionMiddleware())
- * app.post("/change-email", emailChangeHandler({
+ * app.post("/change-email", requireUser({ fresh: 600, reauthenticateRedirectTo: "/confirm-password" }), emailChangeHandler({
  *   link: "https://app.example.com/confirm-email",
  *   sendEmail: async (message) => console.log(`to ${message.to}: ${message.kind}`),
  * }))
  * ```
  */
 export function emailChangeHandler(options: EmailLinkHandlerOptions): RequestHandler {
-  return flowHandler("emailChangeHandler", core.recoveryFlows.emailChange(options));
+  return flowHandler("emailChangeHandler", core.flows.emailChange(options));
 }
 
 /**
- * `GET` (`?token=`) or `POST` (`token`) handler: gives the account its new, verified address, and with `sendEmail` tells the old address; 200 `{"user":…}` or 303 to `redirectTo`; 400 `invalid_token`.
+ * GET (`?token=`) or POST (`token`): gives the account its new, verified address, and with `sendEmail` tells the old address; 200 `{"user":…}` or 303 to `redirectTo`; 400 `invalid_token`.
  *
  * ### Examples
  *
  * ```ts
  * import express from "express"
- * import { confirmEmailChangeHandler, sessionMiddleware } from "session-manager/express"
+ * import { confirmEmailChangeHandler, requireUser, sessionMiddleware } from "session-manager/express"
  *
  * const app = express()
  * app.use(sessionMiddleware())
  * app.get("/confirm-email", confirmEmailChangeHandler({ redirectTo: "/account" }))
- * app.post("/confirm-email", confirmEmailChangeHandler({ redirectTo: "/account" }))
  * ```
  */
 export function confirmEmailChangeHandler(options: ConfirmEmailChangeHandlerOptions = {}): RequestHandler {
-  return flowHandler("confirmEmailChangeHandler", core.recoveryFlows.confirmEmailChange(options));
-}
-
-function handler(name: string, flow: typeof core.login, options: HandlerOptions): RequestHandler {
-  const resolved = core.resolveHandlerOptions(options);
-  return flowHandler(name, (middleware, reader, req) => flow(middleware, resolved, reader, req));
+  return flowHandler("confirmEmailChangeHandler", core.flows.confirmEmailChange(options));
 }
 
 function flowHandler(name: string, flow: core.Flow): RequestHandler {

@@ -1,12 +1,15 @@
 import type { Context, MiddlewareHandler } from "hono";
 import type { ContentfulStatusCode, StatusCode } from "hono/utils/http-status";
+import { InvalidOptionsError } from "../../src/errors.js";
 import * as core from "../../src/http/index.js";
 import type {
   ConfirmEmailChangeHandlerOptions,
   EmailLinkHandlerOptions,
   HandlerOptions,
   HttpResult,
+  LoginHandlerOptions,
   RequestReader,
+  RequireUserOptions,
   SessionMiddlewareOptions,
 } from "../../src/http/index.js";
 import type { Session, User } from "../../src/types.js";
@@ -16,10 +19,13 @@ export type {
   EmailLinkHandlerOptions,
   EmailMessage,
   HandlerOptions,
+  LoginHandlerOptions,
+  RequireUserOptions,
   SendEmail,
   SessionCookieOptions,
   SessionMiddlewareOptions,
 } from "../../src/http/index.js";
+export { errorMessage } from "../../src/http/index.js";
 
 /**
  * The variables `sessionMiddleware()` sets: `c.get("user")` and `c.get("session")`, null when
@@ -52,7 +58,9 @@ const reader: RequestReader<Context> = {
   // @hono/node-server passes the Node.js request as c.env.incoming; other runtimes report no address.
   ip: (c) => (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming?.socket?.remoteAddress,
   query: (c, name) => c.req.query(name),
+  param: (c, name) => c.req.param(name),
   user: (c) => (c as Context<SessionEnv>).get("user") ?? null,
+  session: (c) => (c as Context<SessionEnv>).get("session") ?? null,
   parsedBody: () => undefined,
   readBody: (c, limit) => core.readWebBody(c.req.raw.body, limit),
 };
@@ -82,6 +90,8 @@ function send(c: Context, result: HttpResult): Response {
 export function sessionMiddleware(options: SessionMiddlewareOptions = {}): MiddlewareHandler<SessionEnv> {
   const resolved = core.resolveMiddlewareOptions(options);
   return async function session(c, next) {
+    // Express calls a middleware with (req, res, next), Koa with a context whose `req` is Node.js's.
+    if (typeof next !== "function" || typeof (c.req as { header?: unknown } | undefined)?.header !== "function") throw wrongFramework();
     const answer = core.authenticate(resolved, reader, c);
     const state = answer instanceof Promise ? await answer : answer;
     if (state.setCookie !== null) c.header("Set-Cookie", state.setCookie, { append: true });
@@ -106,42 +116,47 @@ export function sessionMiddleware(options: SessionMiddlewareOptions = {}): Middl
  * app.get("/me", requireUser(), (c) => c.json({ user: c.get("user") }))
  * ```
  */
-export function requireUser(options: HandlerOptions = {}): MiddlewareHandler<SessionEnv> {
-  const answer = core.unauthorized(core.resolveHandlerOptions(options));
+export function requireUser(options: RequireUserOptions = {}): MiddlewareHandler<SessionEnv> {
+  const guard = core.guard(options);
   return async function requireUser(c, next) {
-    if (c.get("user")) await next();
-    else return send(c, answer);
+    const refused = guard(core.boundMiddleware(c, "requireUser"), reader, c);
+    if (refused === null) await next();
+    else return send(c, refused);
   };
 }
 
-/**
- * Logs in from a JSON or form body with `username` and `password`; 200 `{"user":…}` + cookie; 401, 429
- * when throttled, 503 when hashing is saturated, 403 for a cross-site request.
- *
- * ### Examples
- *
- * ```ts
- * import { Hono } from "hono"
- * import { loginHandler, logoutHandler, registerHandler, requireUser, sessionMiddleware, type SessionVariables } from "session-manager/hono"
- *
- * const app = new Hono<{ Variables: SessionVariables }>()
- * app.use(sessionMiddleware())
- * app.post("/login", loginHandler())
- * ```
- */
-export function loginHandler(options: HandlerOptions = {}): MiddlewareHandler<SessionEnv> {
-  return handler("loginHandler", core.login, options);
+function wrongFramework(): InvalidOptionsError {
+  return new InvalidOptionsError(
+    "this sessionMiddleware is session-manager/hono's, but it was called the way Express or Koa call middleware: import it from session-manager/express or session-manager/koa",
+  );
 }
 
 /**
- * Creates the user and logs in; 201 `{"user":…}` + cookie, 409 when the name is taken, 503 when hashing
- * is saturated, 403 for a cross-site request.
+ * Logs in from a JSON or form body with `username` and `password` (and `remember` with `{ remember: "checkbox" }`); 200 `{"user":…}` + cookie; 401, 429 when throttled, 503 when hashing is saturated, 403 for a cross-site request.
  *
  * ### Examples
  *
  * ```ts
  * import { Hono } from "hono"
- * import { loginHandler, logoutHandler, registerHandler, requireUser, sessionMiddleware, type SessionVariables } from "session-manager/hono"
+ * import { loginHandler, requireUser, sessionMiddleware, type SessionVariables } from "session-manager/hono"
+ *
+ * const app = new Hono<{ Variables: SessionVariables }>()
+ * app.use(sessionMiddleware())
+ * app.post("/login", loginHandler({ remember: "checkbox", redirectTo: "/", failureRedirectTo: "/login" }))
+ * ```
+ */
+export function loginHandler(options: LoginHandlerOptions = {}): MiddlewareHandler<SessionEnv> {
+  return flowHandler("loginHandler", core.flows.login(options));
+}
+
+/**
+ * Creates the user from `username`, `password` and an optional `email`, and logs in; 201 `{"user":…}` + cookie, 409 when the name or address is taken, 400 for an invalid one, 503 when hashing is saturated, 403 for a cross-site request.
+ *
+ * ### Examples
+ *
+ * ```ts
+ * import { Hono } from "hono"
+ * import { registerHandler, requireUser, sessionMiddleware, type SessionVariables } from "session-manager/hono"
  *
  * const app = new Hono<{ Variables: SessionVariables }>()
  * app.use(sessionMiddleware())
@@ -149,7 +164,7 @@ export function loginHandler(options: HandlerOptions = {}): MiddlewareHandler<Se
  * ```
  */
 export function registerHandler(options: HandlerOptions = {}): MiddlewareHandler<SessionEnv> {
-  return handler("registerHandler", core.register, options);
+  return flowHandler("registerHandler", core.flows.register(options));
 }
 
 /**
@@ -159,7 +174,7 @@ export function registerHandler(options: HandlerOptions = {}): MiddlewareHandler
  *
  * ```ts
  * import { Hono } from "hono"
- * import { loginHandler, logoutHandler, registerHandler, requireUser, sessionMiddleware, type SessionVariables } from "session-manager/hono"
+ * import { logoutHandler, requireUser, sessionMiddleware, type SessionVariables } from "session-manager/hono"
  *
  * const app = new Hono<{ Variables: SessionVariables }>()
  * app.use(sessionMiddleware())
@@ -167,17 +182,89 @@ export function registerHandler(options: HandlerOptions = {}): MiddlewareHandler
  * ```
  */
 export function logoutHandler(options: HandlerOptions = {}): MiddlewareHandler<SessionEnv> {
-  return handler("logoutHandler", core.logout, options);
+  return flowHandler("logoutHandler", core.flows.logout(options));
 }
 
 /**
- * `POST` handler, `identifier` (a username or an email address): always 202 `{"status":"accepted"}` for a well-formed body, at once, whether or not an account matched; the reset link is then sent to the account's stored address through `sendEmail`. Delivery errors become `email_delivery_failed` events.
+ * Signed in, `password`: confirms the password for a sensitive action, marks the session freshly signed in for `requireUser({ fresh })` and rotates its token (new cookie); 200 `{"user":…}` or 303 to `redirectTo`; 401 `invalid_credentials`, 429 when throttled.
  *
  * ### Examples
  *
  * ```ts
  * import { Hono } from "hono"
- * import { passwordResetRequestHandler, sessionMiddleware, type SessionVariables } from "session-manager/hono"
+ * import { reauthenticateHandler, requireUser, sessionMiddleware, type SessionVariables } from "session-manager/hono"
+ *
+ * const app = new Hono<{ Variables: SessionVariables }>()
+ * app.use(sessionMiddleware())
+ * app.post("/confirm-password", requireUser(), reauthenticateHandler({ redirectTo: "/account/security", failureRedirectTo: "/confirm-password" }))
+ * ```
+ */
+export function reauthenticateHandler(options: HandlerOptions = {}): MiddlewareHandler<SessionEnv> {
+  return flowHandler("reauthenticateHandler", core.flows.reauthenticate(options));
+}
+
+/**
+ * Signed in, `currentPassword` and `newPassword`: checks the current password (throttled like a login), sets the new one, signs out every other device and rotates this session's token; 204 or 303 to `redirectTo`; 400 `invalid_password`, 401 `invalid_credentials`, 429.
+ *
+ * ### Examples
+ *
+ * ```ts
+ * import { Hono } from "hono"
+ * import { changePasswordHandler, requireUser, sessionMiddleware, type SessionVariables } from "session-manager/hono"
+ *
+ * const app = new Hono<{ Variables: SessionVariables }>()
+ * app.use(sessionMiddleware())
+ * app.post("/account/password", requireUser({ fresh: 600, reauthenticateRedirectTo: "/confirm-password" }), changePasswordHandler({ redirectTo: "/account?changed=1", failureRedirectTo: "/account" }))
+ * ```
+ */
+export function changePasswordHandler(options: HandlerOptions = {}): MiddlewareHandler<SessionEnv> {
+  return flowHandler("changePasswordHandler", core.flows.changePassword(options));
+}
+
+/**
+ * Signed in: 200 `{"sessions":[…]}`, the user's live sessions newest first (`id`, `createdAt`, `expiresAt`, `lastSeenAt`, `authenticatedAt`, `ip`, `userAgent`, `persistent`, and `current: true` on this request's); never a token or a digest.
+ *
+ * ### Examples
+ *
+ * ```ts
+ * import { Hono } from "hono"
+ * import { sessionsHandler, requireUser, sessionMiddleware, type SessionVariables } from "session-manager/hono"
+ *
+ * const app = new Hono<{ Variables: SessionVariables }>()
+ * app.use(sessionMiddleware())
+ * app.get("/sessions", requireUser(), sessionsHandler())
+ * ```
+ */
+export function sessionsHandler(options: HandlerOptions = {}): MiddlewareHandler<SessionEnv> {
+  return flowHandler("sessionsHandler", core.flows.sessions(options));
+}
+
+/**
+ * Signed in: revokes the user's session whose id is the route parameter `id` (else the body's or the query's `id`), or with `others` every session but this one; 200 `{"revoked":N}` or 303 to `redirectTo`; 404 `not_found` for an id that is not a live session of this user.
+ *
+ * ### Examples
+ *
+ * ```ts
+ * import { Hono } from "hono"
+ * import { revokeSessionHandler, requireUser, sessionMiddleware, type SessionVariables } from "session-manager/hono"
+ *
+ * const app = new Hono<{ Variables: SessionVariables }>()
+ * app.use(sessionMiddleware())
+ * app.delete("/sessions/:id", requireUser(), revokeSessionHandler())
+ * ```
+ */
+export function revokeSessionHandler(options: HandlerOptions = {}): MiddlewareHandler<SessionEnv> {
+  return flowHandler("revokeSessionHandler", core.flows.revokeSession(options));
+}
+
+/**
+ * `identifier` (a username or an email address): always 202 `{"status":"accepted"}` for a well-formed body, at once, whether or not an account matched; the reset link is then sent to the account's stored address through `sendEmail`. Delivery errors become `email_delivery_failed` events.
+ *
+ * ### Examples
+ *
+ * ```ts
+ * import { Hono } from "hono"
+ * import { passwordResetRequestHandler, requireUser, sessionMiddleware, type SessionVariables } from "session-manager/hono"
  *
  * const app = new Hono<{ Variables: SessionVariables }>()
  * app.use(sessionMiddleware())
@@ -188,17 +275,17 @@ export function logoutHandler(options: HandlerOptions = {}): MiddlewareHandler<S
  * ```
  */
 export function passwordResetRequestHandler(options: EmailLinkHandlerOptions): MiddlewareHandler<SessionEnv> {
-  return flowHandler("passwordResetRequestHandler", core.recoveryFlows.passwordResetRequest(options));
+  return flowHandler("passwordResetRequestHandler", core.flows.passwordResetRequest(options));
 }
 
 /**
- * `POST` handler, `token` and `password`: sets the new password, revokes every session of the user and clears the session cookie; 200 `{"user":…}` or 303 to `redirectTo`; 400 `invalid_token`, 400 `invalid_password` (the token stays usable). Never signs in; a GET never consumes the token.
+ * `token` and `password`: sets the new password, revokes every session of the user and clears the session cookie; 200 `{"user":…}` or 303 to `redirectTo`; 400 `invalid_token`, 400 `invalid_password` (the token stays usable). Never signs in; only a POST reaches the token (405 otherwise).
  *
  * ### Examples
  *
  * ```ts
  * import { Hono } from "hono"
- * import { passwordResetHandler, sessionMiddleware, type SessionVariables } from "session-manager/hono"
+ * import { passwordResetHandler, requireUser, sessionMiddleware, type SessionVariables } from "session-manager/hono"
  *
  * const app = new Hono<{ Variables: SessionVariables }>()
  * app.use(sessionMiddleware())
@@ -206,92 +293,85 @@ export function passwordResetRequestHandler(options: EmailLinkHandlerOptions): M
  * ```
  */
 export function passwordResetHandler(options: HandlerOptions = {}): MiddlewareHandler<SessionEnv> {
-  return flowHandler("passwordResetHandler", core.recoveryFlows.passwordReset(options));
+  return flowHandler("passwordResetHandler", core.flows.passwordReset(options));
 }
 
 /**
- * `POST` handler for a signed-in user: sends a link verifying their address through `sendEmail`; 202, 401 when signed out.
+ * Signed in: sends a link verifying the user's address through `sendEmail`; 202, 401 when signed out.
  *
  * ### Examples
  *
  * ```ts
  * import { Hono } from "hono"
- * import { emailVerificationRequestHandler, sessionMiddleware, type SessionVariables } from "session-manager/hono"
+ * import { emailVerificationRequestHandler, requireUser, sessionMiddleware, type SessionVariables } from "session-manager/hono"
  *
  * const app = new Hono<{ Variables: SessionVariables }>()
  * app.use(sessionMiddleware())
- * app.post("/send-verification", emailVerificationRequestHandler({
+ * app.post("/send-verification", requireUser(), emailVerificationRequestHandler({
  *   link: "https://app.example.com/verify-email",
  *   sendEmail: async (message) => console.log(`to ${message.to}: ${message.kind}`),
  * }))
  * ```
  */
 export function emailVerificationRequestHandler(options: EmailLinkHandlerOptions): MiddlewareHandler<SessionEnv> {
-  return flowHandler("emailVerificationRequestHandler", core.recoveryFlows.emailVerificationRequest(options));
+  return flowHandler("emailVerificationRequestHandler", core.flows.emailVerificationRequest(options));
 }
 
 /**
- * `GET` (`?token=`, the link itself) or `POST` (`token`) handler: marks the address verified; 200 `{"user":…}` or 303 to `redirectTo`; 400 `invalid_token`.
+ * GET (`?token=`, the link itself) or POST (`token`): marks the address verified; 200 `{"user":…}` or 303 to `redirectTo`; 400 `invalid_token`.
  *
  * ### Examples
  *
  * ```ts
  * import { Hono } from "hono"
- * import { verifyEmailHandler, sessionMiddleware, type SessionVariables } from "session-manager/hono"
+ * import { verifyEmailHandler, requireUser, sessionMiddleware, type SessionVariables } from "session-manager/hono"
  *
  * const app = new Hono<{ Variables: SessionVariables }>()
  * app.use(sessionMiddleware())
  * app.get("/verify-email", verifyEmailHandler({ redirectTo: "/account" }))
- * app.post("/verify-email", verifyEmailHandler({ redirectTo: "/account" }))
  * ```
  */
 export function verifyEmailHandler(options: HandlerOptions = {}): MiddlewareHandler<SessionEnv> {
-  return flowHandler("verifyEmailHandler", core.recoveryFlows.verifyEmail(options));
+  return flowHandler("verifyEmailHandler", core.flows.verifyEmail(options));
 }
 
 /**
- * `POST` handler for a signed-in user, `email`: sends a confirmation link to the new address; the account keeps its address until the link is followed. 202; 400 `invalid_email`, 409 `email_taken`, 401 when signed out.
+ * Signed in, `email`: sends a confirmation link to the new address; the account keeps its address until the link is followed. 202; 400 `invalid_email`, 409 `email_taken`, 401 when signed out. Guard it with `requireUser({ fresh })`.
  *
  * ### Examples
  *
  * ```ts
  * import { Hono } from "hono"
- * import { emailChangeHandler, sessionMiddleware, type SessionVariables } from "session-manager/hono"
+ * import { emailChangeHandler, requireUser, sessionMiddleware, type SessionVariables } from "session-manager/hono"
  *
  * const app = new Hono<{ Variables: SessionVariables }>()
  * app.use(sessionMiddleware())
- * app.post("/change-email", emailChangeHandler({
+ * app.post("/change-email", requireUser({ fresh: 600, reauthenticateRedirectTo: "/confirm-password" }), emailChangeHandler({
  *   link: "https://app.example.com/confirm-email",
  *   sendEmail: async (message) => console.log(`to ${message.to}: ${message.kind}`),
  * }))
  * ```
  */
 export function emailChangeHandler(options: EmailLinkHandlerOptions): MiddlewareHandler<SessionEnv> {
-  return flowHandler("emailChangeHandler", core.recoveryFlows.emailChange(options));
+  return flowHandler("emailChangeHandler", core.flows.emailChange(options));
 }
 
 /**
- * `GET` (`?token=`) or `POST` (`token`) handler: gives the account its new, verified address, and with `sendEmail` tells the old address; 200 `{"user":…}` or 303 to `redirectTo`; 400 `invalid_token`.
+ * GET (`?token=`) or POST (`token`): gives the account its new, verified address, and with `sendEmail` tells the old address; 200 `{"user":…}` or 303 to `redirectTo`; 400 `invalid_token`.
  *
  * ### Examples
  *
  * ```ts
  * import { Hono } from "hono"
- * import { confirmEmailChangeHandler, sessionMiddleware, type SessionVariables } from "session-manager/hono"
+ * import { confirmEmailChangeHandler, requireUser, sessionMiddleware, type SessionVariables } from "session-manager/hono"
  *
  * const app = new Hono<{ Variables: SessionVariables }>()
  * app.use(sessionMiddleware())
  * app.get("/confirm-email", confirmEmailChangeHandler({ redirectTo: "/account" }))
- * app.post("/confirm-email", confirmEmailChangeHandler({ redirectTo: "/account" }))
  * ```
  */
 export function confirmEmailChangeHandler(options: ConfirmEmailChangeHandlerOptions = {}): MiddlewareHandler<SessionEnv> {
-  return flowHandler("confirmEmailChangeHandler", core.recoveryFlows.confirmEmailChange(options));
-}
-
-function handler(name: string, flow: typeof core.login, options: HandlerOptions): MiddlewareHandler<SessionEnv> {
-  const resolved = core.resolveHandlerOptions(options);
-  return flowHandler(name, (middleware, reader, req) => flow(middleware, resolved, reader, req));
+  return flowHandler("confirmEmailChangeHandler", core.flows.confirmEmailChange(options));
 }
 
 function flowHandler(name: string, flow: core.Flow): MiddlewareHandler<SessionEnv> {

@@ -1,11 +1,14 @@
 import type { Context, Middleware, Next, ParameterizedContext } from "koa";
+import { InvalidOptionsError } from "../../src/errors.js";
 import * as core from "../../src/http/index.js";
 import type {
   ConfirmEmailChangeHandlerOptions,
   EmailLinkHandlerOptions,
   HandlerOptions,
   HttpResult,
+  LoginHandlerOptions,
   RequestReader,
+  RequireUserOptions,
   SessionMiddlewareOptions,
 } from "../../src/http/index.js";
 import type { Session, User } from "../../src/types.js";
@@ -15,10 +18,13 @@ export type {
   EmailLinkHandlerOptions,
   EmailMessage,
   HandlerOptions,
+  LoginHandlerOptions,
+  RequireUserOptions,
   SendEmail,
   SessionCookieOptions,
   SessionMiddlewareOptions,
 } from "../../src/http/index.js";
+export { errorMessage } from "../../src/http/index.js";
 
 /**
  * What `sessionMiddleware()` puts in `ctx.state`.
@@ -57,7 +63,13 @@ const reader: RequestReader<Context> = {
     const value = ctx.query[name];
     return typeof value === "string" ? value : undefined;
   },
+  // Set by @koa/router (or any router that fills ctx.params).
+  param: (ctx, name) => {
+    const value: unknown = (ctx as { params?: Record<string, unknown> }).params?.[name];
+    return typeof value === "string" ? value : undefined;
+  },
   user: (ctx) => (ctx.state as Partial<SessionState>).user ?? null,
+  session: (ctx) => (ctx.state as Partial<SessionState>).session ?? null,
   // Set by @koa/bodyparser or koa-body when one runs before the handler.
   parsedBody: (ctx) => (ctx.request as { body?: unknown }).body,
   readBody: (ctx, limit) => core.readNodeBody(ctx.req, limit),
@@ -91,6 +103,8 @@ function send(ctx: Context, result: HttpResult): void {
 export function sessionMiddleware(options: SessionMiddlewareOptions = {}): Middleware<SessionState> {
   const resolved = core.resolveMiddlewareOptions(options);
   return async function session(ctx: ParameterizedContext<SessionState>, next: Next): Promise<void> {
+    // Express calls a middleware with (req, res, next), Hono with a context that has no `state`.
+    if (typeof next !== "function" || typeof ctx.state !== "object") throw wrongFramework();
     const answer = core.authenticate(resolved, reader, ctx);
     const state = answer instanceof Promise ? await answer : answer;
     if (state.setCookie !== null) ctx.append("Set-Cookie", state.setCookie);
@@ -120,46 +134,51 @@ export function sessionMiddleware(options: SessionMiddlewareOptions = {}): Middl
  * })
  * ```
  */
-export function requireUser(options: HandlerOptions = {}): Middleware<SessionState> {
-  const answer = core.unauthorized(core.resolveHandlerOptions(options));
+export function requireUser(options: RequireUserOptions = {}): Middleware<SessionState> {
+  const guard = core.guard(options);
   return async function requireUser(ctx: ParameterizedContext<SessionState>, next: Next): Promise<void> {
-    if (ctx.state.user) await next();
-    else send(ctx, answer);
+    const refused = guard(core.boundMiddleware(ctx, "requireUser"), reader, ctx);
+    if (refused === null) await next();
+    else send(ctx, refused);
   };
 }
 
+function wrongFramework(): InvalidOptionsError {
+  return new InvalidOptionsError(
+    "this sessionMiddleware is session-manager/koa's, but it was called the way Express or Hono call middleware: import it from session-manager/express or session-manager/hono",
+  );
+}
+
 /**
- * Logs in from a JSON or form body with `username` and `password`; 200 `{"user":…}` + cookie; 401, 429
- * when throttled, 503 when hashing is saturated, 403 for a cross-site request.
+ * Logs in from a JSON or form body with `username` and `password` (and `remember` with `{ remember: "checkbox" }`); 200 `{"user":…}` + cookie; 401, 429 when throttled, 503 when hashing is saturated, 403 for a cross-site request.
  *
  * ### Examples
  *
  * ```ts
  * import Router from "@koa/router"
  * import Koa from "koa"
- * import { loginHandler, logoutHandler, registerHandler, requireUser, sessionMiddleware, type SessionState } from "session-manager/koa"
+ * import { loginHandler, requireUser, sessionMiddleware, type SessionState } from "session-manager/koa"
  *
  * const app = new Koa<SessionState>()
  * const router = new Router<SessionState>()
  * app.use(sessionMiddleware())
  * app.use(router.routes())
- * router.post("/login", loginHandler())
+ * router.post("/login", loginHandler({ remember: "checkbox", redirectTo: "/", failureRedirectTo: "/login" }))
  * ```
  */
-export function loginHandler(options: HandlerOptions = {}): Middleware<SessionState> {
-  return handler("loginHandler", core.login, options);
+export function loginHandler(options: LoginHandlerOptions = {}): Middleware<SessionState> {
+  return flowHandler("loginHandler", core.flows.login(options));
 }
 
 /**
- * Creates the user and logs in; 201 `{"user":…}` + cookie, 409 when the name is taken, 503 when hashing
- * is saturated, 403 for a cross-site request.
+ * Creates the user from `username`, `password` and an optional `email`, and logs in; 201 `{"user":…}` + cookie, 409 when the name or address is taken, 400 for an invalid one, 503 when hashing is saturated, 403 for a cross-site request.
  *
  * ### Examples
  *
  * ```ts
  * import Router from "@koa/router"
  * import Koa from "koa"
- * import { loginHandler, logoutHandler, registerHandler, requireUser, sessionMiddleware, type SessionState } from "session-manager/koa"
+ * import { registerHandler, requireUser, sessionMiddleware, type SessionState } from "session-manager/koa"
  *
  * const app = new Koa<SessionState>()
  * const router = new Router<SessionState>()
@@ -169,7 +188,7 @@ export function loginHandler(options: HandlerOptions = {}): Middleware<SessionSt
  * ```
  */
 export function registerHandler(options: HandlerOptions = {}): Middleware<SessionState> {
-  return handler("registerHandler", core.register, options);
+  return flowHandler("registerHandler", core.flows.register(options));
 }
 
 /**
@@ -180,7 +199,7 @@ export function registerHandler(options: HandlerOptions = {}): Middleware<Sessio
  * ```ts
  * import Router from "@koa/router"
  * import Koa from "koa"
- * import { loginHandler, logoutHandler, registerHandler, requireUser, sessionMiddleware, type SessionState } from "session-manager/koa"
+ * import { logoutHandler, requireUser, sessionMiddleware, type SessionState } from "session-manager/koa"
  *
  * const app = new Koa<SessionState>()
  * const router = new Router<SessionState>()
@@ -190,18 +209,102 @@ export function registerHandler(options: HandlerOptions = {}): Middleware<Sessio
  * ```
  */
 export function logoutHandler(options: HandlerOptions = {}): Middleware<SessionState> {
-  return handler("logoutHandler", core.logout, options);
+  return flowHandler("logoutHandler", core.flows.logout(options));
 }
 
 /**
- * `POST` handler, `identifier` (a username or an email address): always 202 `{"status":"accepted"}` for a well-formed body, at once, whether or not an account matched; the reset link is then sent to the account's stored address through `sendEmail`. Delivery errors become `email_delivery_failed` events.
+ * Signed in, `password`: confirms the password for a sensitive action, marks the session freshly signed in for `requireUser({ fresh })` and rotates its token (new cookie); 200 `{"user":…}` or 303 to `redirectTo`; 401 `invalid_credentials`, 429 when throttled.
  *
  * ### Examples
  *
  * ```ts
  * import Router from "@koa/router"
  * import Koa from "koa"
- * import { passwordResetRequestHandler, sessionMiddleware, type SessionState } from "session-manager/koa"
+ * import { reauthenticateHandler, requireUser, sessionMiddleware, type SessionState } from "session-manager/koa"
+ *
+ * const app = new Koa<SessionState>()
+ * const router = new Router<SessionState>()
+ * app.use(sessionMiddleware())
+ * app.use(router.routes())
+ * router.post("/confirm-password", requireUser(), reauthenticateHandler({ redirectTo: "/account/security", failureRedirectTo: "/confirm-password" }))
+ * ```
+ */
+export function reauthenticateHandler(options: HandlerOptions = {}): Middleware<SessionState> {
+  return flowHandler("reauthenticateHandler", core.flows.reauthenticate(options));
+}
+
+/**
+ * Signed in, `currentPassword` and `newPassword`: checks the current password (throttled like a login), sets the new one, signs out every other device and rotates this session's token; 204 or 303 to `redirectTo`; 400 `invalid_password`, 401 `invalid_credentials`, 429.
+ *
+ * ### Examples
+ *
+ * ```ts
+ * import Router from "@koa/router"
+ * import Koa from "koa"
+ * import { changePasswordHandler, requireUser, sessionMiddleware, type SessionState } from "session-manager/koa"
+ *
+ * const app = new Koa<SessionState>()
+ * const router = new Router<SessionState>()
+ * app.use(sessionMiddleware())
+ * app.use(router.routes())
+ * router.post("/account/password", requireUser({ fresh: 600, reauthenticateRedirectTo: "/confirm-password" }), changePasswordHandler({ redirectTo: "/account?changed=1", failureRedirectTo: "/account" }))
+ * ```
+ */
+export function changePasswordHandler(options: HandlerOptions = {}): Middleware<SessionState> {
+  return flowHandler("changePasswordHandler", core.flows.changePassword(options));
+}
+
+/**
+ * Signed in: 200 `{"sessions":[…]}`, the user's live sessions newest first (`id`, `createdAt`, `expiresAt`, `lastSeenAt`, `authenticatedAt`, `ip`, `userAgent`, `persistent`, and `current: true` on this request's); never a token or a digest.
+ *
+ * ### Examples
+ *
+ * ```ts
+ * import Router from "@koa/router"
+ * import Koa from "koa"
+ * import { sessionsHandler, requireUser, sessionMiddleware, type SessionState } from "session-manager/koa"
+ *
+ * const app = new Koa<SessionState>()
+ * const router = new Router<SessionState>()
+ * app.use(sessionMiddleware())
+ * app.use(router.routes())
+ * router.get("/sessions", requireUser(), sessionsHandler())
+ * ```
+ */
+export function sessionsHandler(options: HandlerOptions = {}): Middleware<SessionState> {
+  return flowHandler("sessionsHandler", core.flows.sessions(options));
+}
+
+/**
+ * Signed in: revokes the user's session whose id is the route parameter `id` (else the body's or the query's `id`), or with `others` every session but this one; 200 `{"revoked":N}` or 303 to `redirectTo`; 404 `not_found` for an id that is not a live session of this user.
+ *
+ * ### Examples
+ *
+ * ```ts
+ * import Router from "@koa/router"
+ * import Koa from "koa"
+ * import { revokeSessionHandler, requireUser, sessionMiddleware, type SessionState } from "session-manager/koa"
+ *
+ * const app = new Koa<SessionState>()
+ * const router = new Router<SessionState>()
+ * app.use(sessionMiddleware())
+ * app.use(router.routes())
+ * router.delete("/sessions/:id", requireUser(), revokeSessionHandler())
+ * ```
+ */
+export function revokeSessionHandler(options: HandlerOptions = {}): Middleware<SessionState> {
+  return flowHandler("revokeSessionHandler", core.flows.revokeSession(options));
+}
+
+/**
+ * `identifier` (a username or an email address): always 202 `{"status":"accepted"}` for a well-formed body, at once, whether or not an account matched; the reset link is then sent to the account's stored address through `sendEmail`. Delivery errors become `email_delivery_failed` events.
+ *
+ * ### Examples
+ *
+ * ```ts
+ * import Router from "@koa/router"
+ * import Koa from "koa"
+ * import { passwordResetRequestHandler, requireUser, sessionMiddleware, type SessionState } from "session-manager/koa"
  *
  * const app = new Koa<SessionState>()
  * const router = new Router<SessionState>()
@@ -214,18 +317,18 @@ export function logoutHandler(options: HandlerOptions = {}): Middleware<SessionS
  * ```
  */
 export function passwordResetRequestHandler(options: EmailLinkHandlerOptions): Middleware<SessionState> {
-  return flowHandler("passwordResetRequestHandler", core.recoveryFlows.passwordResetRequest(options));
+  return flowHandler("passwordResetRequestHandler", core.flows.passwordResetRequest(options));
 }
 
 /**
- * `POST` handler, `token` and `password`: sets the new password, revokes every session of the user and clears the session cookie; 200 `{"user":…}` or 303 to `redirectTo`; 400 `invalid_token`, 400 `invalid_password` (the token stays usable). Never signs in; a GET never consumes the token.
+ * `token` and `password`: sets the new password, revokes every session of the user and clears the session cookie; 200 `{"user":…}` or 303 to `redirectTo`; 400 `invalid_token`, 400 `invalid_password` (the token stays usable). Never signs in; only a POST reaches the token (405 otherwise).
  *
  * ### Examples
  *
  * ```ts
  * import Router from "@koa/router"
  * import Koa from "koa"
- * import { passwordResetHandler, sessionMiddleware, type SessionState } from "session-manager/koa"
+ * import { passwordResetHandler, requireUser, sessionMiddleware, type SessionState } from "session-manager/koa"
  *
  * const app = new Koa<SessionState>()
  * const router = new Router<SessionState>()
@@ -235,104 +338,97 @@ export function passwordResetRequestHandler(options: EmailLinkHandlerOptions): M
  * ```
  */
 export function passwordResetHandler(options: HandlerOptions = {}): Middleware<SessionState> {
-  return flowHandler("passwordResetHandler", core.recoveryFlows.passwordReset(options));
+  return flowHandler("passwordResetHandler", core.flows.passwordReset(options));
 }
 
 /**
- * `POST` handler for a signed-in user: sends a link verifying their address through `sendEmail`; 202, 401 when signed out.
+ * Signed in: sends a link verifying the user's address through `sendEmail`; 202, 401 when signed out.
  *
  * ### Examples
  *
  * ```ts
  * import Router from "@koa/router"
  * import Koa from "koa"
- * import { emailVerificationRequestHandler, sessionMiddleware, type SessionState } from "session-manager/koa"
+ * import { emailVerificationRequestHandler, requireUser, sessionMiddleware, type SessionState } from "session-manager/koa"
  *
  * const app = new Koa<SessionState>()
  * const router = new Router<SessionState>()
  * app.use(sessionMiddleware())
  * app.use(router.routes())
- * router.post("/send-verification", emailVerificationRequestHandler({
+ * router.post("/send-verification", requireUser(), emailVerificationRequestHandler({
  *   link: "https://app.example.com/verify-email",
  *   sendEmail: async (message) => console.log(`to ${message.to}: ${message.kind}`),
  * }))
  * ```
  */
 export function emailVerificationRequestHandler(options: EmailLinkHandlerOptions): Middleware<SessionState> {
-  return flowHandler("emailVerificationRequestHandler", core.recoveryFlows.emailVerificationRequest(options));
+  return flowHandler("emailVerificationRequestHandler", core.flows.emailVerificationRequest(options));
 }
 
 /**
- * `GET` (`?token=`, the link itself) or `POST` (`token`) handler: marks the address verified; 200 `{"user":…}` or 303 to `redirectTo`; 400 `invalid_token`.
+ * GET (`?token=`, the link itself) or POST (`token`): marks the address verified; 200 `{"user":…}` or 303 to `redirectTo`; 400 `invalid_token`.
  *
  * ### Examples
  *
  * ```ts
  * import Router from "@koa/router"
  * import Koa from "koa"
- * import { verifyEmailHandler, sessionMiddleware, type SessionState } from "session-manager/koa"
+ * import { verifyEmailHandler, requireUser, sessionMiddleware, type SessionState } from "session-manager/koa"
  *
  * const app = new Koa<SessionState>()
  * const router = new Router<SessionState>()
  * app.use(sessionMiddleware())
  * app.use(router.routes())
  * router.get("/verify-email", verifyEmailHandler({ redirectTo: "/account" }))
- * router.post("/verify-email", verifyEmailHandler({ redirectTo: "/account" }))
  * ```
  */
 export function verifyEmailHandler(options: HandlerOptions = {}): Middleware<SessionState> {
-  return flowHandler("verifyEmailHandler", core.recoveryFlows.verifyEmail(options));
+  return flowHandler("verifyEmailHandler", core.flows.verifyEmail(options));
 }
 
 /**
- * `POST` handler for a signed-in user, `email`: sends a confirmation link to the new address; the account keeps its address until the link is followed. 202; 400 `invalid_email`, 409 `email_taken`, 401 when signed out.
+ * Signed in, `email`: sends a confirmation link to the new address; the account keeps its address until the link is followed. 202; 400 `invalid_email`, 409 `email_taken`, 401 when signed out. Guard it with `requireUser({ fresh })`.
  *
  * ### Examples
  *
  * ```ts
  * import Router from "@koa/router"
  * import Koa from "koa"
- * import { emailChangeHandler, sessionMiddleware, type SessionState } from "session-manager/koa"
+ * import { emailChangeHandler, requireUser, sessionMiddleware, type SessionState } from "session-manager/koa"
  *
  * const app = new Koa<SessionState>()
  * const router = new Router<SessionState>()
  * app.use(sessionMiddleware())
  * app.use(router.routes())
- * router.post("/change-email", emailChangeHandler({
+ * router.post("/change-email", requireUser({ fresh: 600, reauthenticateRedirectTo: "/confirm-password" }), emailChangeHandler({
  *   link: "https://app.example.com/confirm-email",
  *   sendEmail: async (message) => console.log(`to ${message.to}: ${message.kind}`),
  * }))
  * ```
  */
 export function emailChangeHandler(options: EmailLinkHandlerOptions): Middleware<SessionState> {
-  return flowHandler("emailChangeHandler", core.recoveryFlows.emailChange(options));
+  return flowHandler("emailChangeHandler", core.flows.emailChange(options));
 }
 
 /**
- * `GET` (`?token=`) or `POST` (`token`) handler: gives the account its new, verified address, and with `sendEmail` tells the old address; 200 `{"user":…}` or 303 to `redirectTo`; 400 `invalid_token`.
+ * GET (`?token=`) or POST (`token`): gives the account its new, verified address, and with `sendEmail` tells the old address; 200 `{"user":…}` or 303 to `redirectTo`; 400 `invalid_token`.
  *
  * ### Examples
  *
  * ```ts
  * import Router from "@koa/router"
  * import Koa from "koa"
- * import { confirmEmailChangeHandler, sessionMiddleware, type SessionState } from "session-manager/koa"
+ * import { confirmEmailChangeHandler, requireUser, sessionMiddleware, type SessionState } from "session-manager/koa"
  *
  * const app = new Koa<SessionState>()
  * const router = new Router<SessionState>()
  * app.use(sessionMiddleware())
  * app.use(router.routes())
  * router.get("/confirm-email", confirmEmailChangeHandler({ redirectTo: "/account" }))
- * router.post("/confirm-email", confirmEmailChangeHandler({ redirectTo: "/account" }))
  * ```
  */
 export function confirmEmailChangeHandler(options: ConfirmEmailChangeHandlerOptions = {}): Middleware<SessionState> {
-  return flowHandler("confirmEmailChangeHandler", core.recoveryFlows.confirmEmailChange(options));
-}
-
-function handler(name: string, flow: typeof core.login, options: HandlerOptions): Middleware<SessionState> {
-  const resolved = core.resolveHandlerOptions(options);
-  return flowHandler(name, (middleware, reader, req) => flow(middleware, resolved, reader, req));
+  return flowHandler("confirmEmailChangeHandler", core.flows.confirmEmailChange(options));
 }
 
 function flowHandler(name: string, flow: core.Flow): Middleware<SessionState> {

@@ -113,6 +113,29 @@ function migrations(kind: DialectKind, prefix: string, onReport: (report: Userna
         ).execute();
       },
     },
+    // When the password was last presented for a session (login, reauthentication), for
+    // "fresh sign-in" checks; and whether its cookie outlives the browser session. Existing
+    // sessions count as signed in when they were created, and as persistent, as they were.
+    "2026_12_01_0002_session_freshness_and_persistence": {
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any -- Kysely types migrations and foreign instances as Kysely<any>
+      async up(db: Kysely<any>): Promise<void> {
+        const existing = await columnsOf(db, `${prefix}auth_sessions`);
+        if (!existing.has("authenticated_at")) {
+          await db.schema.alterTable("auth_sessions").addColumn("authenticated_at", "bigint").execute();
+        }
+        if (!existing.has("persistent")) {
+          await db.schema
+            .alterTable("auth_sessions")
+            .addColumn("persistent", "integer", (c) => c.notNull().defaultTo(1))
+            .execute();
+        }
+        await db
+          .updateTable("auth_sessions")
+          .set((eb) => ({ authenticated_at: eb.ref("created_at") }))
+          .where("authenticated_at", "is", null)
+          .execute();
+      },
+    },
   };
 }
 

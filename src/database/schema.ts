@@ -41,6 +41,13 @@ export interface SessionsTable {
   last_seen_at: number | string | null;
   ip: string | null;
   user_agent: string | null;
+  /**
+   * When the password was last presented for this session (login, reauthentication); null in a
+   * row a process of an earlier release inserted, which counts as its `created_at`.
+   */
+  authenticated_at: number | string | null;
+  /** 1 when the cookie outlives the browser session ("remember me"), else 0. */
+  persistent: number;
 }
 
 export interface LoginThrottleTable {

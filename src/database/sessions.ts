@@ -23,7 +23,16 @@ export type SessionLookup = (tokenHash: string) => SessionLookupRow | undefined 
 
 export async function insertSession(
   db: Kysely<Database>,
-  row: { id: string; tokenHash: string; userId: number; createdAt: number; expiresAt: number; ip: string | null; userAgent: string | null },
+  row: {
+    id: string;
+    tokenHash: string;
+    userId: number;
+    createdAt: number;
+    expiresAt: number;
+    ip: string | null;
+    userAgent: string | null;
+    persistent: boolean;
+  },
 ): Promise<void> {
   await db
     .insertInto("auth_sessions")
@@ -36,6 +45,8 @@ export async function insertSession(
       last_seen_at: row.createdAt,
       ip: row.ip,
       user_agent: row.userAgent,
+      authenticated_at: row.createdAt,
+      persistent: row.persistent ? 1 : 0,
     })
     .execute();
 }
@@ -48,6 +59,8 @@ const SESSION_COLUMNS = [
   "auth_sessions.last_seen_at",
   "auth_sessions.ip",
   "auth_sessions.user_agent",
+  "auth_sessions.authenticated_at",
+  "auth_sessions.persistent",
 ] as const;
 
 /**
@@ -82,6 +95,8 @@ export function sessionOf(row: SessionRow): Session {
     lastSeenAt: row.last_seen_at === null ? null : new Date(Number(row.last_seen_at)),
     ip: row.ip,
     userAgent: row.user_agent,
+    authenticatedAt: new Date(Number(row.authenticated_at ?? row.created_at)),
+    persistent: Number(row.persistent) !== 0,
   };
 }
 
@@ -108,6 +123,44 @@ export async function updateSessionTimes(
     )
     .where("id", "=", id)
     .execute();
+}
+
+/**
+ * Gives a live session a new token digest and a last-seen time of `now`, and with
+ * `authenticatedAt` a new time of the last password check; true when the session still had the old digest. One conditional UPDATE: of two
+ * concurrent rotations of one token, one wins and the other finds the old digest gone.
+ */
+export async function replaceTokenHash(
+  db: Kysely<Database>,
+  id: string,
+  oldHash: string,
+  newHash: string,
+  now: number,
+  authenticatedAt?: number,
+): Promise<boolean> {
+  const result = await db
+    .updateTable("auth_sessions")
+    .set(
+      authenticatedAt === undefined
+        ? { token_hash: newHash, last_seen_at: now }
+        : { token_hash: newHash, last_seen_at: now, authenticated_at: authenticatedAt },
+    )
+    .where("id", "=", id)
+    .where("token_hash", "=", oldHash)
+    .where("expires_at", ">", now)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
+}
+
+/** Deletes one live session of one user; true when there was one. */
+export async function deleteUserSession(db: Kysely<Database>, userId: number, id: string, now: number): Promise<boolean> {
+  const result = await db
+    .deleteFrom("auth_sessions")
+    .where("id", "=", id)
+    .where("user_id", "=", userId)
+    .where("expires_at", ">", now)
+    .executeTakeFirst();
+  return Number(result.numDeletedRows) > 0;
 }
 
 /** Deletes one session; true when it was still live at `now`. */

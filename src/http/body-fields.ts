@@ -18,7 +18,7 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
  * Named string fields of a JSON or `application/x-www-form-urlencoded` body. A body the framework
  * already parsed is used as it is; otherwise the raw body is read, up to `BODY_LIMIT_BYTES`.
  * Every `required` field must be a string; an `optional` one may be missing, null or empty
- * (a form's blank input), and is then left out. A repeated form field is refused: it is
+ * (a form's blank input), and is then left out, or a JSON boolean, read as "true" or "false". A repeated form field is refused: it is
  * ambiguous which one counts.
  */
 export async function readBodyFields<const K extends string, const O extends string = never>(
@@ -84,8 +84,10 @@ function fieldsOf<K extends string, O extends string>(
   for (const name of optional) {
     const field = record[name];
     if (field === undefined || field === null || field === "") continue;
-    if (typeof field !== "string") return "invalid";
-    fields[name] = field;
+    // A JSON checkbox (`"remember": true`) reads as its form counterpart would.
+    if (typeof field === "boolean") fields[name] = String(field);
+    else if (typeof field !== "string") return "invalid";
+    else fields[name] = field;
   }
   return fields as BodyFields<K, O>;
 }

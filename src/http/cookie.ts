@@ -122,9 +122,11 @@ export class SessionCookie {
 
   /**
    * The cookie for `token`, expiring with the session. `now` is the manager's time, so that
-   * `Max-Age` agrees with `Expires` even when the manager runs on another clock.
+   * `Max-Age` agrees with `Expires` even when the manager runs on another clock. A session that is
+   * not `persistent` gets a cookie without either, which the browser drops when it closes.
    */
-  set(token: string, expiresAt: Date, now: Date, https: boolean): string {
+  set(token: string, expiresAt: Date, now: Date, https: boolean, persistent = true): string {
+    if (!persistent) return this.#serialize(token, undefined, undefined, this.isSecure(https));
     const maxAge = Math.min(MAX_COOKIE_AGE_SECONDS, Math.max(0, Math.floor((expiresAt.getTime() - now.getTime()) / 1000)));
     const expires = new Date(Math.min(expiresAt.getTime(), now.getTime() + MAX_COOKIE_AGE_SECONDS * 1000));
     return this.#serialize(token, maxAge, expires, this.isSecure(https));
@@ -135,7 +137,7 @@ export class SessionCookie {
     return this.isSecure(https) ? this.#blankSecure : this.#blank;
   }
 
-  #serialize(value: string, maxAge: number, expires: Date, secure: boolean): string {
+  #serialize(value: string, maxAge: number | undefined, expires: Date | undefined, secure: boolean): string {
     const { sameSite, path, domain } = this.attributes;
     return serialize(this.name, value, { httpOnly: true, sameSite, path, domain, secure, maxAge, expires });
   }

@@ -9,13 +9,19 @@ import type {
   UserNotFoundError,
 } from "../errors.js";
 import type { SessionMeta, User } from "../types.js";
+import { InvalidOptionsError } from "../errors.js";
 import { signIn, startSession } from "../internal.js";
 import type { StartedSession } from "../session-lifecycle.js";
 import { readBodyFields, type BodyFields } from "./body-fields.js";
 import { readSessionCookieValues } from "./cookie.js";
 import { FORBIDDEN, isRefusedByCsrf } from "./csrf.js";
 import { isHttps } from "./middleware.js";
-import type { ResolvedHandlerOptions, ResolvedMiddlewareOptions } from "./middleware-options.js";
+import {
+  resolveHandlerOptions,
+  type LoginHandlerOptions,
+  type ResolvedHandlerOptions,
+  type ResolvedMiddlewareOptions,
+} from "./middleware-options.js";
 import type { HttpResult, JsonBody, RequestReader } from "./request.js";
 
 /** A user as the HTTP API shows it: never more than these fields. */
@@ -27,6 +33,23 @@ export function serializeUser(user: User): JsonBody {
     email: user.email,
     emailVerified: user.emailVerified,
   };
+}
+
+/** Login handler options after validation. */
+export interface ResolvedLoginOptions extends ResolvedHandlerOptions {
+  readonly remember: "always" | "checkbox";
+}
+
+// What a checked "Remember me" sends: a form's checkbox `on` (or the value it was given), JSON `true`.
+const CHECKED: ReadonlySet<string> = new Set(["on", "true", "1"]);
+
+/** Checks the options of `loginHandler` at creation. */
+export function resolveLoginOptions(options: LoginHandlerOptions = {}): ResolvedLoginOptions {
+  const handler = resolveHandlerOptions(options, "loginHandler", ["remember"]);
+  const remember = options.remember ?? "always";
+  if (remember !== "always" && remember !== "checkbox")
+    throw new InvalidOptionsError('loginHandler(): remember must be "always" or "checkbox"');
+  return Object.freeze({ ...handler, remember });
 }
 
 /** The answer of `requireUser` to an anonymous request: 401 JSON, or 303 to `redirectTo`. */
@@ -41,16 +64,17 @@ export function unauthorized(handler: ResolvedHandlerOptions): HttpResult {
  */
 export async function login<R>(
   options: ResolvedMiddlewareOptions,
-  handler: ResolvedHandlerOptions,
+  handler: ResolvedLoginOptions,
   reader: RequestReader<R>,
   req: R,
 ): Promise<HttpResult> {
-  const credentials = await signInFields(options, handler, reader, req, []);
+  const credentials = await signInFields(options, handler, reader, req, ["remember"]);
   if (!isFields(credentials)) return credentials;
+  const remember = handler.remember === "always" || CHECKED.has(credentials.remember ?? "");
   const previous = await revokePresentCookies(options, reader, req);
   let started: SignedIn | null;
   try {
-    started = await options.manager[signIn](credentials.username, credentials.password, meta(reader, req));
+    started = await options.manager[signIn](credentials.username, credentials.password, { ...meta(reader, req), remember });
   } catch (error) {
     if (hasCode(error, "login_throttled"))
       return failure(handler, 429, "too_many_attempts", clearing(options, reader, req, previous), retryAfter(error));
@@ -166,7 +190,7 @@ export function retryAfter(error: LoginThrottledError | ServiceBusyError): Array
 }
 
 /** Every value of the session cookie on the request (more than one when some were planted). */
-function presentTokens<R>(options: ResolvedMiddlewareOptions, reader: RequestReader<R>, req: R): readonly string[] {
+export function presentTokens<R>(options: ResolvedMiddlewareOptions, reader: RequestReader<R>, req: R): readonly string[] {
   const tokens = readSessionCookieValues(reader.header(req, "cookie"), options.cookie.name);
   if (tokens === null) return [];
   return typeof tokens === "string" ? [tokens] : tokens;
@@ -187,8 +211,15 @@ export function clearing<R>(
   return present ? [["Set-Cookie", options.cookie.clear(isHttps(options, reader, req))]] : [];
 }
 
-function meta<R>(reader: RequestReader<R>, req: R): SessionMeta {
+export function meta<R>(reader: RequestReader<R>, req: R): SessionMeta {
   return { ip: reader.ip(req) ?? null, userAgent: reader.header(req, "user-agent") ?? null };
+}
+
+/** The cookie of a session just started or rotated: its expiry is measured from its `lastSeenAt` (now). */
+export function sessionCookie<R>(options: ResolvedMiddlewareOptions, reader: RequestReader<R>, req: R, started: StartedSession): string {
+  const { token, session } = started;
+  const now = session.lastSeenAt ?? session.createdAt;
+  return options.cookie.set(token, session.expiresAt, now, isHttps(options, reader, req), session.persistent);
 }
 
 /** The answer to a sign-in: the session cookie, with the user as JSON or a 303 to `redirectTo`. */
@@ -201,8 +232,7 @@ function signedIn<R>(
   started: StartedSession,
   status: number,
 ): HttpResult {
-  const { token, session } = started;
-  const cookie = options.cookie.set(token, session.expiresAt, session.createdAt, isHttps(options, reader, req));
+  const cookie = sessionCookie(options, reader, req, started);
   if (handler.redirectTo !== null)
     return {
       status: 303,
@@ -231,7 +261,10 @@ export function failure(
 ): HttpResult {
   if (handler.failureRedirectTo !== null) {
     const separator = handler.failureRedirectTo.includes("?") ? "&" : "?";
-    return { status: 303, headers: [...headers, ["Location", `${handler.failureRedirectTo}${separator}error=${code}`]], body: null };
+    // A page shown after a 429 or 503 can say how long to wait.
+    const wait = extra.find(([name]) => name === "Retry-After");
+    const query = wait === undefined ? `error=${code}` : `error=${code}&retryAfter=${wait[1]}`;
+    return { status: 303, headers: [...headers, ["Location", `${handler.failureRedirectTo}${separator}${query}`]], body: null };
   }
   return { status, headers: [...headers, ...extra], body: { error: code } };
 }

@@ -23,6 +23,8 @@ export {
   resolveHandlerOptions,
   resolveMiddlewareOptions,
   type HandlerOptions,
+  type LoginHandlerOptions,
+  type RequireUserOptions,
   type RequestSession,
   type ResolvedHandlerOptions,
   type ResolvedMiddlewareOptions,
@@ -30,6 +32,8 @@ export {
   type SessionMiddlewareOptions,
 } from "./middleware-options.js";
 export { readNodeBody, readWebBody } from "./read-body.js";
+export { errorMessage, type HttpErrorCode } from "./error-messages.js";
+export { flows, guard, type Flow, type Guard } from "./flows.js";
 export {
   confirmEmailChange,
   DeliveryQueue,
@@ -37,14 +41,12 @@ export {
   emailVerificationRequest,
   passwordReset,
   passwordResetRequest,
-  recoveryFlows,
   resolveConfirmOptions,
   resolveEmailLinkOptions,
   verifyEmail,
   type ConfirmEmailChangeHandlerOptions,
   type EmailLinkHandlerOptions,
   type EmailMessage,
-  type Flow,
   type ResolvedEmailLinkOptions,
   type SendEmail,
 } from "./recovery.js";

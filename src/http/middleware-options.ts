@@ -1,4 +1,5 @@
 import { InvalidOptionsError } from "../errors.js";
+import { refuseUnknownKeys } from "../option-keys.js";
 import type { Session, User } from "../types.js";
 import { MANAGER_BRAND } from "../internal.js";
 import { SessionManager } from "../session-manager.js";
@@ -102,6 +103,59 @@ export interface HandlerOptions {
   failureRedirectTo?: string;
 }
 
+/**
+ * Options of `loginHandler`.
+ *
+ * ### Examples
+ *
+ * ```ts
+ * import express from "express"
+ * import { loginHandler, sessionMiddleware } from "session-manager/express"
+ *
+ * const app = express()
+ * app.use(sessionMiddleware())
+ * // A "Remember me" checkbox named `remember`: unchecked, the cookie ends with the browser session.
+ * app.post("/login", loginHandler({ remember: "checkbox", redirectTo: "/", failureRedirectTo: "/login" }))
+ * ```
+ */
+export interface LoginHandlerOptions extends HandlerOptions {
+  /**
+   * `"always"` (default): every session's cookie outlives the browser session. `"checkbox"`: only
+   * when the body's `remember` field is `on`, `true` or `1`; otherwise the cookie has no expiry
+   * and the browser drops it when it closes (the server-side expiry is the same).
+   */
+  remember?: "always" | "checkbox";
+}
+
+/**
+ * Options of `requireUser`.
+ *
+ * ### Examples
+ *
+ * ```ts
+ * import express from "express"
+ * import { requireUser, sessionMiddleware } from "session-manager/express"
+ *
+ * const app = express()
+ * app.use(sessionMiddleware())
+ * // Signed in with the password within the last 10 minutes, else 403 reauthentication_required.
+ * app.post("/account/delete", requireUser({ fresh: 600 }), (req, res) => {
+ *   res.sendStatus(204)
+ * })
+ * ```
+ */
+export interface RequireUserOptions {
+  /** Send anonymous requests here with a 303 instead of answering 401 (HTML pages). */
+  redirectTo?: string;
+  /**
+   * Seconds since the password was last presented for this session (login or
+   * `reauthenticateHandler`); past that the request gets 403 `{"error":"reauthentication_required"}`.
+   */
+  fresh?: number;
+  /** With `fresh`: send a stale session here with a 303 instead of the 403 (a "confirm your password" page). */
+  reauthenticateRedirectTo?: string;
+}
+
 /** Handler options after validation. */
 export interface ResolvedHandlerOptions {
   readonly redirectTo: string | null;
@@ -143,6 +197,11 @@ export function getDefaultManager(): SessionManager {
 
 /** Checks the middleware options once, at creation, so that bad configuration never waits for a request. */
 export function resolveMiddlewareOptions(options: SessionMiddlewareOptions = {}): ResolvedMiddlewareOptions {
+  if (isSessionManager(options)) {
+    throw new InvalidOptionsError("sessionMiddleware takes options: write sessionMiddleware({ manager }), not sessionMiddleware(manager)");
+  }
+  refuseUnknownKeys("sessionMiddleware(options)", options, ["manager", "origin", "cookieName", "cookie", "csrf", "trustedOrigins"]);
+  refuseUnknownKeys("cookie", options.cookie, ["secure", "sameSite", "path", "domain"]);
   // Not instanceof: the CommonJS and the ESM build each have their own SessionManager class, and
   // an app may well create its manager with one and its middleware with the other.
   if (options.manager !== undefined && !isSessionManager(options.manager)) {
@@ -201,15 +260,23 @@ function isOrigin(value: unknown): value is string {
   return typeof value === "string" && value !== "null" && originOf(value) === value;
 }
 
-/** Checks handler options at creation. */
-export function resolveHandlerOptions(options: HandlerOptions = {}): ResolvedHandlerOptions {
+/**
+ * Checks handler options at creation; `handler` names the factory in errors, and `extraKeys` are
+ * the options it takes besides `redirectTo` and `failureRedirectTo`.
+ */
+export function resolveHandlerOptions(
+  options: HandlerOptions = {},
+  handler = "handler",
+  extraKeys: readonly string[] = [],
+): ResolvedHandlerOptions {
+  refuseUnknownKeys(`${handler}(options)`, options, ["redirectTo", "failureRedirectTo", ...extraKeys]);
   return Object.freeze({
     redirectTo: location("redirectTo", options.redirectTo),
     failureRedirectTo: location("failureRedirectTo", options.failureRedirectTo),
   });
 }
 
-function location(name: string, value: string | undefined): string | null {
+export function location(name: string, value: string | undefined): string | null {
   if (value === undefined) return null;
   // A CR or LF would split the Location header.
   if (typeof value !== "string" || value === "" || /[\u0000-\u001f\u007f]/.test(value)) {

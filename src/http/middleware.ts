@@ -69,7 +69,7 @@ function requestSession<R>(
   return {
     user,
     session,
-    setCookie: options.cookie.set(token, session.expiresAt, now, isHttps(options, reader, req)),
+    setCookie: options.cookie.set(token, session.expiresAt, now, isHttps(options, reader, req), session.persistent),
     forbidden: false,
   };
 }

@@ -85,7 +85,7 @@ export function resolveEmailLinkOptions(name: string, options: EmailLinkHandlerO
   }
   if (link.protocol !== "https:" && link.protocol !== "http:") throw new InvalidOptionsError(`${name}(): link must be an http(s) URL`);
   if (link.searchParams.has("token")) throw new InvalidOptionsError(`${name}(): link must not have a token parameter of its own`);
-  return Object.freeze({ handler: resolveHandlerOptions(options), sendEmail: options.sendEmail, link });
+  return Object.freeze({ handler: resolveHandlerOptions(options, name, ["sendEmail", "link"]), sendEmail: options.sendEmail, link });
 }
 
 /** Checks the options of `confirmEmailChangeHandler` once. */
@@ -96,7 +96,7 @@ export function resolveConfirmOptions(options: ConfirmEmailChangeHandlerOptions)
   if (options.sendEmail !== undefined && typeof options.sendEmail !== "function") {
     throw new InvalidOptionsError("confirmEmailChangeHandler(): sendEmail must be a function");
   }
-  return { handler: resolveHandlerOptions(options), sendEmail: options.sendEmail ?? null };
+  return { handler: resolveHandlerOptions(options, "confirmEmailChangeHandler", ["sendEmail"]), sendEmail: options.sendEmail ?? null };
 }
 
 /**
@@ -323,38 +323,3 @@ function errorName(error: unknown): string {
   }
   return "error";
 }
-
-/** A handler's logic with its own options bound: what an adapter runs for one request. */
-export type Flow = <R extends object>(options: ResolvedMiddlewareOptions, reader: RequestReader<R>, req: R) => Promise<HttpResult>;
-
-/** The flows of the account recovery handlers, their options checked once, at creation. */
-export const recoveryFlows = {
-  passwordResetRequest(options: EmailLinkHandlerOptions): Flow {
-    const mail = resolveEmailLinkOptions("passwordResetRequestHandler", options);
-    const queue = new DeliveryQueue();
-    return (middleware, reader, req) => passwordResetRequest(middleware, mail, queue, reader, req);
-  },
-  passwordReset(options: HandlerOptions): Flow {
-    const handler = resolveHandlerOptions(options);
-    return (middleware, reader, req) => passwordReset(middleware, handler, reader, req);
-  },
-  emailVerificationRequest(options: EmailLinkHandlerOptions): Flow {
-    const mail = resolveEmailLinkOptions("emailVerificationRequestHandler", options);
-    const queue = new DeliveryQueue();
-    return (middleware, reader, req) => Promise.resolve(emailVerificationRequest(middleware, mail, queue, reader, req));
-  },
-  verifyEmail(options: HandlerOptions): Flow {
-    const handler = resolveHandlerOptions(options);
-    return (middleware, reader, req) => verifyEmail(middleware, handler, reader, req);
-  },
-  emailChange(options: EmailLinkHandlerOptions): Flow {
-    const mail = resolveEmailLinkOptions("emailChangeHandler", options);
-    const queue = new DeliveryQueue();
-    return (middleware, reader, req) => emailChange(middleware, mail, queue, reader, req);
-  },
-  confirmEmailChange(options: ConfirmEmailChangeHandlerOptions): Flow {
-    const confirm = resolveConfirmOptions(options);
-    const queue = new DeliveryQueue();
-    return (middleware, reader, req) => confirmEmailChange(middleware, confirm, queue, reader, req);
-  },
-};

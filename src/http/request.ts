@@ -1,4 +1,4 @@
-import type { User } from "../types.js";
+import type { Session, User } from "../types.js";
 
 /**
  * How the framework-neutral request logic sees a request. Each adapter implements this once, as a
@@ -19,6 +19,10 @@ export interface RequestReader<R> {
   query(req: R, name: string): string | undefined;
   /** The signed-in user `sessionMiddleware` found for this request, or null. */
   user(req: R): User | null;
+  /** The session `sessionMiddleware` found for this request, or null. */
+  session(req: R): Session | null;
+  /** A route parameter (`/sessions/:id`), or undefined when the router has none of that name. */
+  param(req: R, name: string): string | undefined;
   /** The body when the framework (a body parser) has already parsed it, else undefined. */
   parsedBody(req: R): unknown;
   /** Reads the raw body, or resolves to null as soon as it grows past `limit` bytes. */
