@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { transformSync } from "@swc/core";
@@ -104,6 +104,43 @@ describe("README", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it("types every entry point for a CommonJS TypeScript project (moduleResolution node10)", () => {
+    // Inside the repository, so that express, koa and hono resolve from its node_modules; the
+    // package itself through a node_modules link, as an installed dependency would.
+    const project = join(SCRATCH, "cjs-consumer");
+    mkdirSync(join(project, "node_modules"), { recursive: true });
+    symlinkSync(ROOT, join(project, "node_modules", "session-manager"), "dir");
+    const file = join(project, "index.ts");
+    writeFileSync(
+      file,
+      [
+        'import express = require("express");',
+        'import { SessionManager, type User } from "session-manager";',
+        'import { requireUser, sessionMiddleware } from "session-manager/express";',
+        'import { sessionMiddleware as koaSession, type SessionState } from "session-manager/koa";',
+        'import { sessionMiddleware as honoSession, type SessionVariables } from "session-manager/hono";',
+        "const app = express();",
+        'app.use(sessionMiddleware({ manager: new SessionManager({ database: "sqlite::memory:" }) }));',
+        'app.get("/me", requireUser(), (req, res) => { const user: User | undefined = req.user; res.json(user); });',
+        "const state: SessionState | null = null;",
+        "const variables: SessionVariables | null = null;",
+        "export { koaSession, honoSession, state, variables };",
+      ].join("\n"),
+    );
+    const program = ts.createProgram([file], {
+      module: ts.ModuleKind.CommonJS,
+      moduleResolution: ts.ModuleResolutionKind.Node10,
+      target: ts.ScriptTarget.ES2022,
+      strict: true,
+      esModuleInterop: true,
+      skipLibCheck: true,
+      noEmit: true,
+      types: ["node"],
+    });
+    const problems = ts.getPreEmitDiagnostics(program).map((d) => ts.flattenDiagnosticMessageText(d.messageText, "\n"));
+    expect(problems).toEqual([]);
   });
 
   it("names only files that exist in the repository", () => {
