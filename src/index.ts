@@ -28,3 +28,5 @@ export type * from "./types.js";
 export { readSessionCookie } from "./http/cookie.js";
 export type { SessionMiddlewareOptions, SessionCookieOptions, HandlerOptions } from "./http/middleware-options.js";
 export type { ConfirmEmailChangeHandlerOptions, EmailLinkHandlerOptions, EmailMessage, SendEmail } from "./http/recovery.js";
+export { errorMessage, type HttpErrorCode } from "./http/error-messages.js";
+export type { LoginHandlerOptions, RequireUserOptions } from "./http/middleware-options.js";

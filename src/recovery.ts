@@ -12,6 +12,7 @@ import {
 import type { Database } from "./database/schema.js";
 import { deleteUserSessions } from "./database/sessions.js";
 import { clearThrottle } from "./database/throttle.js";
+import { userTransaction } from "./database/user-transaction.js";
 import {
   findUserByEmailKey,
   findUserById,
@@ -91,7 +92,7 @@ export async function createPasswordResetToken(ctx: ManagerContext, identifier: 
   const found = await findByIdentifier(ctx.db, identifier);
   if (found === null || found.user.email === null) return null;
   const now = ctx.now();
-  const issued = await ctx.db.transaction().execute(async (trx) => {
+  const issued = await userTransaction(ctx.db, ctx.kind, async (trx) => {
     const record = await lockUser(trx, found.user.id);
     if (record === null || record.user.email === null) return null;
     // Counted under the user's row lock, so a burst of requests cannot all see room for one more.
@@ -186,7 +187,7 @@ async function useToken<T>(
   const now = ctx.now();
   const found = await findOneTimeToken(ctx.db, tokenHash, purpose, now);
   if (found === undefined) return null;
-  return ctx.db.transaction().execute(async (trx) => {
+  return userTransaction(ctx.db, ctx.kind, async (trx) => {
     const record = await lockUser(trx, found.userId);
     if (record === null) return null;
     if (purpose !== "email_change" && record.user.email !== found.email) return null;
