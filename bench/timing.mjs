@@ -4,15 +4,25 @@
 //   the parameters were raised (memoryCost 65536, timeCost 3) and for a user imported with an
 //   argon2i hash;
 // - a throttled attempt must not hash at all (its median far below one hash).
-// Run with `npm run bench:timing` (builds first). Exits 1 when a check fails.
+// And of a password reset request over HTTP (bench/lib/reset-timing.mjs): the answer must take
+// the same time for a known and an unknown address (a known request the slower of a pair by a
+// chance of 0.5 ± 0.05), while two controls that answer after part of the work must show it.
+// Run with `npm run bench:timing` (builds first); `npm run bench:timing -- reset` (or `login`)
+// runs one case. SAMPLES (30) sets the login samples, RESET_SAMPLES (1000) and
+// RESET_CONTROL_SAMPLES (30) the reset ones; RESET_DATABASE_URL runs the reset case on a server
+// database (in tables of its own) instead of a SQLite file. Exits 1 when a check fails.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { hash } from "@node-rs/argon2";
 import { LoginThrottledError, SessionManager } from "session-manager";
+import { resetRequestTiming } from "./lib/reset-timing.mjs";
 
+const CASES = ["login", "reset"];
 const SAMPLES = Number(process.env.SAMPLES ?? 30);
+const RESET_SAMPLES = Number(process.env.RESET_SAMPLES ?? 1000);
+const RESET_CONTROL_SAMPLES = Number(process.env.RESET_CONTROL_SAMPLES ?? 30);
 const PASSWORD = "correct horse battery staple";
 
 function median(values) {
@@ -64,9 +74,8 @@ async function compareWithUnknown(sm, username, label) {
   return { sameCost, wrongMedian };
 }
 
-const dir = mkdtempSync(join(tmpdir(), "session-manager-timing-"));
-let failed = false;
-try {
+/** The authenticateUser cases; resolves true when every check passes. */
+async function loginTiming(dir) {
   // Throttling off for the comparisons: 30 wrong passwords would otherwise lock the user out.
   const open = new SessionManager({ database: `sqlite:${join(dir, "open.db")}`, throttle: false });
   await open.createUser("alice", PASSWORD);
@@ -108,8 +117,31 @@ try {
   console.log(
     `  throttled attempt median ${throttledMedian.toFixed(2)} ms (${((throttledMedian / wrongMedian) * 100).toFixed(1)}% of a wrong password): ${noHash ? "does not hash" : "SEEMS TO HASH"}`,
   );
-  failed = !sameCost || !noHash;
+  return sameCost && noHash;
+}
+
+const chosen = process.argv.slice(2);
+for (const name of chosen) {
+  if (!CASES.includes(name)) {
+    console.error(`unknown case "${name}": choose from ${CASES.join(", ")}`);
+    process.exit(2);
+  }
+}
+const runs = (name) => chosen.length === 0 || chosen.includes(name);
+const dir = mkdtempSync(join(tmpdir(), "session-manager-timing-"));
+let passed = true;
+try {
+  if (runs("login")) passed = (await loginTiming(dir)) && passed;
+  if (runs("reset")) {
+    const reset = await resetRequestTiming({
+      dir,
+      samples: RESET_SAMPLES,
+      controlSamples: RESET_CONTROL_SAMPLES,
+      database: process.env.RESET_DATABASE_URL || undefined,
+    });
+    passed = reset.sameTime && reset.seesLeaks && reset.allMailed && passed;
+  }
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
-process.exitCode = failed ? 1 : 0;
+process.exitCode = passed ? 0 : 1;

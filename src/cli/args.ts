@@ -14,6 +14,10 @@ export type CommandLine =
       database: string | undefined;
       tablePrefix: string | undefined;
       batchSize: number;
+      /** `create-user --email`. */
+      email: string | undefined;
+      /** `reset-link --link`, checked: an absolute http(s) URL without a `token` parameter. */
+      link: URL | undefined;
     };
 
 /** A command line that does not fit the usage; exits with 2. */
@@ -63,6 +67,10 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
   if (args.length < spec.args.length) throw new UsageError(`missing ${spec.args[args.length]}`, command);
   if (args.length > spec.args.length) throw new UsageError(`unexpected argument "${args[spec.args.length]}"`, command);
   const values: Record<string, string | boolean | undefined> = parsed.values;
+  for (const [option, { value, required }] of Object.entries(spec.options)) {
+    if (required === true && values[option] === undefined) throw new UsageError(`missing --${option} ${value}`, command);
+  }
+  const link = stringOption(values, "link", command);
   return {
     kind: "run",
     command,
@@ -70,6 +78,8 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
     database: stringOption(values, "database", command),
     tablePrefix: stringOption(values, "table-prefix", command),
     batchSize: batchSize(stringOption(values, "batch-size", command), command),
+    email: stringOption(values, "email", command),
+    link: link === undefined ? undefined : linkUrl(link, command),
   };
 }
 
@@ -98,6 +108,20 @@ function batchSize(value: string | undefined, command: CommandName): number {
     throw new UsageError(`--batch-size must be a whole number from 1 to ${MAX_BATCH_SIZE}`, command);
   }
   return size;
+}
+
+/**
+ * The page a reset link points to, checked as the HTTP handlers check their `link` option: the
+ * token is added to it as the `token` query parameter, so it must be absolute, http(s), and
+ * without a `token` parameter of its own.
+ */
+function linkUrl(value: string, command: CommandName): URL {
+  const url = URL.canParse(value) ? new URL(value) : null;
+  if (url === null || (url.protocol !== "https:" && url.protocol !== "http:")) {
+    throw new UsageError("--link must be an absolute http(s) URL such as https://app.example.com/reset-password", command);
+  }
+  if (url.searchParams.has("token")) throw new UsageError("--link must not have a token parameter of its own", command);
+  return url;
 }
 
 /** Node's messages name the option; only their first sentence is kept, so they stay one line. */

@@ -11,19 +11,17 @@ const GLOBAL_OPTION_HELP = [
 /** The one-line synopsis of a command, or of the whole program. */
 export function usageLine(command: CommandName | null): string {
   if (command === null) return `usage: ${BIN} <command> [options]  (commands: ${Object.keys(COMMANDS).join(", ")})`;
-  const spec = COMMANDS[command];
-  const extra = Object.keys(spec.options)
-    .map((option) => ` [--${option} N]`)
-    .join("");
-  return `usage: ${BIN} ${[command, ...spec.args].join(" ")} [--database URL]${extra}`;
+  const options = Object.entries(COMMANDS[command].options);
+  const required = options.filter(([, option]) => option.required === true).map(([name, option]) => `--${name} ${option.value}`);
+  const optional = options.filter(([, option]) => option.required !== true).map(([name, option]) => `[--${name} ${option.value}]`);
+  return `usage: ${BIN} ${[command, ...COMMANDS[command].args, ...required, "[--database URL]", ...optional].join(" ")}`;
 }
 
 /** The help of the whole program. */
 export function globalHelp(): string {
-  const commands = (Object.keys(COMMANDS) as CommandName[]).map((name) => {
-    const spec = COMMANDS[name];
-    return `  ${[name, ...spec.args].join(" ").padEnd(24)}${spec.summary}`;
-  });
+  const names = (Object.keys(COMMANDS) as CommandName[]).map((name) => [name, ...COMMANDS[name].args].join(" "));
+  const width = Math.max(24, ...names.map((name) => name.length + 2));
+  const commands = (Object.keys(COMMANDS) as CommandName[]).map((name, i) => `  ${names[i]!.padEnd(width)}${COMMANDS[name].summary}`);
   return [
     `usage: ${BIN} <command> [options]`,
     "",

@@ -22,6 +22,7 @@ const RUNNERS: Readonly<Record<CommandName, () => Promise<Command>>> = {
   "delete-user": async () => (await import("./commands/delete-user.js")).deleteUserCommand,
   "list-sessions": async () => (await import("./commands/list-sessions.js")).listSessionsCommand,
   revoke: async () => (await import("./commands/revoke.js")).revokeCommand,
+  "reset-link": async () => (await import("./commands/reset-link.js")).resetLinkCommand,
   cleanup: async () => (await import("./commands/cleanup.js")).cleanupCommand,
 };
 
@@ -60,6 +61,8 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     database: commandLine.database ?? nonEmpty(io.env["SESSION_DATABASE_URL"]) ?? "sqlite:sessions.db",
     tablePrefix: commandLine.tablePrefix ?? nonEmpty(io.env["SESSION_TABLE_PREFIX"]) ?? "",
     batchSize: commandLine.batchSize,
+    email: commandLine.email,
+    link: commandLine.link,
   };
   try {
     const command = await RUNNERS[commandLine.command]();

@@ -1,7 +1,16 @@
 /** The commands and options of `session-manager`, from which parsing and help are both made. */
 
 /** The subcommands of `session-manager`. */
-export type CommandName = "migrate" | "create-user" | "delete-user" | "list-sessions" | "revoke" | "cleanup";
+export type CommandName = "migrate" | "create-user" | "delete-user" | "list-sessions" | "revoke" | "reset-link" | "cleanup";
+
+/** An option of one command, taking a value. */
+export interface OptionSpec {
+  readonly type: "string";
+  /** The value's name in usage lines: `--link URL`. */
+  readonly value: string;
+  /** A required option is shown without brackets, and its absence is a usage error. */
+  readonly required?: boolean;
+}
 
 export interface CommandSpec {
   /** Positional argument names, all required. */
@@ -9,7 +18,7 @@ export interface CommandSpec {
   readonly summary: string;
   readonly description: string;
   /** Options of this command only, besides the global ones. */
-  readonly options: Readonly<Record<string, { type: "string" }>>;
+  readonly options: Readonly<Record<string, OptionSpec>>;
   readonly optionHelp: readonly string[];
   readonly examples: readonly string[];
 }
@@ -36,10 +45,16 @@ export const COMMANDS: Readonly<Record<CommandName, CommandSpec>> = {
     summary: "create a user (password from a prompt or stdin)",
     description:
       "Creates a user. On a terminal the password is asked twice without echo; otherwise the first\n" +
-      "line of standard input is the password. Passwords are 8 to 1024 characters.",
-    options: {},
-    optionHelp: [],
-    examples: [`${BIN} create-user alice`, `printf '%s\\n' "$ALICE_PASSWORD" | ${BIN} create-user alice`],
+      "line of standard input is the password. Passwords are 8 to 1024 characters. With --email the\n" +
+      "user gets that address, unverified until a link sent to it is followed; password reset links\n" +
+      "go only to it.",
+    options: { email: { type: "string", value: "ADDRESS" } },
+    optionHelp: ["  --email ADDRESS         the user's email address (unique, compared case-insensitively)"],
+    examples: [
+      `${BIN} create-user alice`,
+      `${BIN} create-user alice --email alice@example.com`,
+      `printf '%s\\n' "$ALICE_PASSWORD" | ${BIN} create-user alice`,
+    ],
   },
   "delete-user": {
     args: ["USERNAME"],
@@ -67,6 +82,27 @@ export const COMMANDS: Readonly<Record<CommandName, CommandSpec>> = {
     optionHelp: [],
     examples: [`${BIN} revoke alice`],
   },
+  "reset-link": {
+    args: ["USERNAME_OR_EMAIL"],
+    summary: "print a one-time password reset link for a user",
+    description:
+      "Prints a one-time password reset link on standard output (what it is for, and until when it\n" +
+      "works, go to stderr), for an operator to hand to a user who cannot receive the app's mail.\n" +
+      "It is --link with ?token=… added, as the password reset request handler builds it; the page\n" +
+      "there sends the token and a new password to the password reset handler. Sets no password.\n" +
+      "\n" +
+      "The link works once, for an hour, and only while the account keeps its email address: reset\n" +
+      "links are bound to that address, so a user without one cannot get a link. It replaces any\n" +
+      "reset link issued before, and counts toward the limit of 5 per user per hour. Following it\n" +
+      "signs the user out everywhere and marks the address verified: give it only to the\n" +
+      "account's owner, best by mail to that address.",
+    options: { link: { type: "string", value: "URL", required: true } },
+    optionHelp: ["  --link URL              the absolute http(s) URL of your app's password reset page"],
+    examples: [
+      `${BIN} reset-link alice --link https://app.example.com/reset-password`,
+      `${BIN} reset-link alice@example.com --link https://app.example.com/reset-password`,
+    ],
+  },
   cleanup: {
     args: [],
     summary: "delete expired sessions in batches",
@@ -74,7 +110,7 @@ export const COMMANDS: Readonly<Record<CommandName, CommandSpec>> = {
       "Deletes expired sessions a batch at a time, so that no lock on the sessions table is held for\n" +
       "long, even with millions of rows. Shows a progress bar on a terminal and prints a summary line.\n" +
       "Run it daily from cron or a systemd timer.",
-    options: { "batch-size": { type: "string" } },
+    options: { "batch-size": { type: "string", value: "N" } },
     optionHelp: [`  --batch-size N          sessions deleted per statement (default ${DEFAULT_BATCH_SIZE}, at most ${MAX_BATCH_SIZE})`],
     examples: [`${BIN} cleanup`, `${BIN} cleanup --batch-size 5000`],
   },

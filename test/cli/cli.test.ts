@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
-import { SessionManager } from "session-manager";
+import { SessionManager, type User } from "session-manager";
 import { DatabaseFixture, describeEachDatabase, describeSkipped, testDatabase, uniqueName } from "../setup/databases";
 import { firstReleaseDatabase } from "../setup/first-release";
 
@@ -18,6 +18,7 @@ const BIN = join(ROOT, "bin", "session-manager.js");
 const VERSION: string = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).version;
 const DAY_MS = 24 * 60 * 60 * 1000;
 const PASSWORD = "correct horse battery";
+const LINK_ERROR = "--link must be an absolute http(s) URL such as https://app.example.com/reset-password";
 const HAS_SCRIPT = spawnSync("script", ["--version"]).status === 0;
 const postgresUrl = process.env["SESSION_TEST_POSTGRES_URL"];
 const mysqlUrl = process.env["SESSION_TEST_MYSQL_URL"];
@@ -132,6 +133,7 @@ describe("session-manager CLI: help, version and usage errors", () => {
         "delete-user USERNAME",
         "list-sessions USERNAME",
         "revoke USERNAME",
+        "reset-link USERNAME_OR_EMAIL",
         "cleanup",
       ]) {
         expect(result.stdout).toContain(`  ${command} `);
@@ -143,10 +145,11 @@ describe("session-manager CLI: help, version and usage errors", () => {
 
   it.each([
     ["migrate", "usage: session-manager migrate [--database URL]"],
-    ["create-user", "usage: session-manager create-user USERNAME [--database URL]"],
+    ["create-user", "usage: session-manager create-user USERNAME [--database URL] [--email ADDRESS]"],
     ["delete-user", "usage: session-manager delete-user USERNAME [--database URL]"],
     ["list-sessions", "usage: session-manager list-sessions USERNAME [--database URL]"],
     ["revoke", "usage: session-manager revoke USERNAME [--database URL]"],
+    ["reset-link", "usage: session-manager reset-link USERNAME_OR_EMAIL --link URL [--database URL]"],
     ["cleanup", "usage: session-manager cleanup [--database URL] [--batch-size N]"],
   ])("prints the help of %s with --help and help", async (command, usage) => {
     const results = await Promise.all([run([command, "--help"]), run(["help", command])]);
@@ -179,7 +182,22 @@ describe("session-manager CLI: help, version and usage errors", () => {
     [["help", "frobnicate"], 'unknown command "frobnicate"', "usage: session-manager <command> [options]"],
     [["migrate", "--frob"], 'unknown option "--frob"', "usage: session-manager migrate [--database URL]"],
     [["revoke", "alice", "--batch-size", "10"], 'unknown option "--batch-size"', "usage: session-manager revoke USERNAME [--database URL]"],
-    [["create-user"], "missing USERNAME", "usage: session-manager create-user USERNAME [--database URL]"],
+    [["create-user"], "missing USERNAME", "usage: session-manager create-user USERNAME [--database URL] [--email ADDRESS]"],
+    [["create-user", "alice", "--email"], "option '--email <value>' argument missing", "usage: session-manager create-user"],
+    [["revoke", "alice", "--email", "a@example.com"], 'unknown option "--email"', "usage: session-manager revoke USERNAME"],
+    [["reset-link", "alice"], "missing --link URL", "usage: session-manager reset-link USERNAME_OR_EMAIL --link URL [--database URL]"],
+    [["reset-link", "--link", "https://app.example.com/reset"], "missing USERNAME_OR_EMAIL", "usage: session-manager reset-link"],
+    [["reset-link", "alice", "--link="], "--link needs a value", "usage: session-manager reset-link"],
+    [["reset-link", "alice", "--link", "/reset-password"], LINK_ERROR, "usage: session-manager reset-link"],
+    [["reset-link", "alice", "--link", "app.example.com/reset"], LINK_ERROR, "usage: session-manager reset-link"],
+    [["reset-link", "alice", "--link", "ftp://app.example.com/reset"], LINK_ERROR, "usage: session-manager reset-link"],
+    [["reset-link", "alice", "--link", "javascript:alert(1)"], LINK_ERROR, "usage: session-manager reset-link"],
+    [
+      ["reset-link", "alice", "--link", "https://app.example.com/reset?token=x"],
+      "--link must not have a token parameter of its own",
+      "usage: session-manager reset-link",
+    ],
+    [["list-sessions", "alice", "--link", "https://app.example.com/"], 'unknown option "--link"', "usage: session-manager list-sessions"],
     [["delete-user", "alice", "bob"], 'unexpected argument "bob"', "usage: session-manager delete-user USERNAME [--database URL]"],
     [["migrate", "now"], 'unexpected argument "now"', "usage: session-manager migrate [--database URL]"],
     [["cleanup", "--batch-size", "0"], "--batch-size must be a whole number from 1 to 100000", "usage: session-manager cleanup"],
@@ -237,7 +255,13 @@ describe("session-manager CLI: database selection", () => {
 
   it("refuses a SQLite file that does not exist for the commands that read, rather than create it", async () => {
     const url = `sqlite:${join(dir, "missing.db")}`;
-    const commands = [["list-sessions", "alice"], ["revoke", "alice"], ["delete-user", "alice"], ["cleanup"]];
+    const commands = [
+      ["list-sessions", "alice"],
+      ["revoke", "alice"],
+      ["delete-user", "alice"],
+      ["reset-link", "alice", "--link", "https://app.example.com/reset"],
+      ["cleanup"],
+    ];
     for (const result of await Promise.all(commands.map((args) => run([...args, "--database", url])))) {
       expectOneLineError(
         result,
@@ -424,6 +448,147 @@ describeEachDatabase(
       expect((await cli(["create-user", name, "--table-prefix", prefix], { input: `${PASSWORD}\n` })).code).toBe(0);
       await expect(fixture.manager({ tablePrefix: prefix }).getUser(name)).resolves.not.toBeNull();
       await expect(fixture.manager().getUser(name)).resolves.toBeNull();
+    });
+
+    it("create-user --email gives the user that address, unverified, and prints it", async () => {
+      const name = uniqueName();
+      const email = `${name}@Example.com`;
+      const result = await cli(["create-user", name, "--email", email], { input: `${PASSWORD}\n` });
+      const user = await fixture.manager().getUserByEmail(email.toLowerCase());
+      expect(user).toMatchObject({ username: name, email, emailVerified: false });
+      expect(result).toEqual({
+        code: 0,
+        stdout: `created user "${name}" with id ${user!.id} and email "${email}" (unverified)\n`,
+        stderr: "",
+      });
+    });
+
+    it("create-user refuses a malformed or taken address before reading any password", async () => {
+      const { user, email } = await userWithEmail();
+      const name = uniqueName();
+      // No stdin at all: reading it would have failed with "no password on standard input".
+      const [malformed, taken] = await Promise.all([
+        cli(["create-user", name, "--email", "not an address"]),
+        cli(["create-user", name, "--email", email.toUpperCase()]),
+      ]);
+      expectOneLineError(malformed, 1, "email must be 3 to 254 characters with one @ and no whitespace or invisible characters");
+      expectOneLineError(taken, 1, "email is already taken");
+      await expect(fixture.manager().getUser(name)).resolves.toBeNull();
+      await expect(fixture.manager().getUserByEmail(email)).resolves.toMatchObject({ id: user.id });
+    });
+
+    /** A user with an address, made by the library, and the link page the CLI is given. */
+    async function userWithEmail(): Promise<{ manager: SessionManager; user: User; email: string }> {
+      const manager = fixture.manager();
+      const name = uniqueName();
+      const email = `${name}@example.com`;
+      const user = await manager.createUser(name, PASSWORD, { email });
+      return { manager, user, email };
+    }
+
+    /** The token of a printed link, which must be `page` with only `token` added. */
+    function tokenOf(stdout: string, page: string): string {
+      const lines = stdout.split("\n");
+      expect(lines).toHaveLength(2);
+      expect(lines[1]).toBe("");
+      const url = new URL(lines[0]!);
+      const token = url.searchParams.get("token")!;
+      expect(token).toMatch(/^[A-Za-z0-9_-]{22,}$/);
+      const expected = new URL(page);
+      expected.searchParams.set("token", token);
+      expect(url.href).toBe(expected.href);
+      return token;
+    }
+
+    it("reset-link prints a link that resets the password once, and nothing secret besides", async () => {
+      const { manager, user, email } = await userWithEmail();
+      const session = await manager.createSession(user.id);
+      const page = "https://app.example.com/account/reset?lang=en#form";
+      const result = await cli(["reset-link", user.username.toUpperCase(), "--link", page]);
+      expect(result.code).toBe(0);
+      const token = tokenOf(result.stdout, page);
+      expect(result.stdout.startsWith("https://app.example.com/account/reset?lang=en&token=")).toBe(true);
+      expect(result.stderr).toMatch(
+        new RegExp(
+          `^one-time password reset link for "${user.username}" \\(id ${user.id}, "${email}"\\), valid until \\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\dZ; earlier reset links of this user no longer work\n$`,
+        ),
+      );
+      // Neither the password, nor its hash, nor anything that looks like one is shown.
+      const { password_hash: hash } = await fixture
+        .raw()
+        .selectFrom("auth_users")
+        .select("password_hash")
+        .where("id", "=", user.id)
+        .executeTakeFirstOrThrow();
+      for (const text of [result.stdout, result.stderr]) {
+        expect(text).not.toContain(hash);
+        expect(text).not.toContain(hash.split("$").pop()!);
+        expect(text).not.toContain("$argon2");
+        expect(text).not.toContain(PASSWORD);
+      }
+      // The CLI set no password: the old one still works until the link is followed.
+      await expect(manager.authenticateUser(user.username, PASSWORD)).resolves.toMatchObject({ id: user.id });
+
+      const newPassword = "a brand new passphrase";
+      await expect(manager.resetPassword(token, newPassword)).resolves.toMatchObject({ id: user.id, email, emailVerified: true });
+      await expect(manager.resetPassword(token, "yet another passphrase")).resolves.toBeNull();
+      await expect(manager.authenticateUser(user.username, newPassword)).resolves.toMatchObject({ id: user.id });
+      await expect(manager.authenticateUser(user.username, PASSWORD)).resolves.toBeNull();
+      await expect(manager.validateSession(session)).resolves.toBeNull();
+    });
+
+    it("reset-link finds the user by address, case-insensitively, and voids the links issued before", async () => {
+      const { manager, user, email } = await userWithEmail();
+      const page = "http://localhost:3000/reset-password";
+      const first = await cli(["reset-link", email.toUpperCase(), "--link", page]);
+      const second = await cli(["reset-link", email, "--link", page]);
+      expect([first.code, second.code]).toEqual([0, 0]);
+      expect(second.stderr).toContain(`for "${user.username}" (id ${user.id}, "${email}")`);
+      const [earlier, latest] = [tokenOf(first.stdout, page), tokenOf(second.stdout, page)];
+      expect(latest).not.toBe(earlier);
+      await expect(manager.resetPassword(earlier, "a brand new passphrase")).resolves.toBeNull();
+      await expect(manager.resetPassword(latest, "a brand new passphrase")).resolves.toMatchObject({ id: user.id });
+    });
+
+    it("reset-link says which case it is when no link can be issued", async () => {
+      const page = "https://app.example.com/reset";
+      const manager = fixture.manager();
+      const withoutEmail = await manager.createUser(uniqueName(), PASSWORD);
+      const limited = await userWithEmail();
+      const issuedFrom = Date.now();
+      for (let i = 0; i < 5; i++) expect(await limited.manager.createPasswordResetToken(limited.user.username)).not.toBeNull();
+      const [unknown, unknownAddress, noEmail, pastLimit] = await Promise.all([
+        cli(["reset-link", "nobody-here", "--link", page]),
+        cli(["reset-link", "nobody@example.com", "--link", page]),
+        cli(["reset-link", withoutEmail.username, "--link", page]),
+        cli(["reset-link", limited.email, "--link", page]),
+      ]);
+      expectOneLineError(unknown, 1, 'no user named "nobody-here" or with that email address');
+      expectOneLineError(unknownAddress, 1, 'no user named "nobody@example.com" or with that email address');
+      expectOneLineError(
+        noEmail,
+        1,
+        `user "${withoutEmail.username}" has no email address, and a reset link is bound to the account's address: none can be issued until it has one`,
+      );
+      expectOneLineError(
+        pastLimit,
+        1,
+        new RegExp(
+          `^error: 5 password reset links were issued for "${limited.user.username}" within the last hour, the most allowed: try again after (\\S+)$`,
+        ),
+      );
+      // An hour after the first of the five, rounded up to the minute.
+      const retry = Date.parse(/after (\S+)$/.exec(pastLimit.stderr.trim())![1]!.replace("Z", ":00Z"));
+      expect(retry).toBeGreaterThanOrEqual(issuedFrom + 60 * 60_000);
+      expect(retry).toBeLessThanOrEqual(Date.now() + 61 * 60_000);
+      // None of the refusals issued a token.
+      const rows = await fixture
+        .raw()
+        .selectFrom("auth_one_time_tokens")
+        .select((eb) => eb.fn.countAll<number | string>().as("count"))
+        .where("user_id", "in", [withoutEmail.id, limited.user.id])
+        .executeTakeFirstOrThrow();
+      expect(Number(rows.count)).toBe(5);
     });
 
     it("list-sessions prints a table of the live sessions, newest first, without expired ones", async () => {

@@ -162,6 +162,20 @@ describe("parseCommandLine", () => {
     expect(parseCommandLine(["cleanup"])).toMatchObject({ batchSize: 1000 });
   });
 
+  it("reads --email for create-user and a checked --link for reset-link, and neither for other commands", () => {
+    expect(parseCommandLine(["create-user", "alice", "--email", "alice@example.com"])).toMatchObject({
+      email: "alice@example.com",
+      link: undefined,
+    });
+    const line = parseCommandLine(["reset-link", "alice", "--link", "https://app.example.com/reset?lang=en#form"]);
+    expect(line).toMatchObject({ command: "reset-link", args: ["alice"], email: undefined });
+    expect(line.kind === "run" && line.link?.href).toBe("https://app.example.com/reset?lang=en#form");
+    expect(() => parseCommandLine(["reset-link", "alice"])).toThrow(new UsageError("missing --link URL", "reset-link"));
+    expect(() => parseCommandLine(["revoke", "alice", "--link", "https://app.example.com/"])).toThrow(
+      new UsageError('unknown option "--link"', "revoke"),
+    );
+  });
+
   it("throws UsageError naming the command", () => {
     expect(() => parseCommandLine(["revoke", "-x", "alice"])).toThrow(new UsageError('unknown option "-x"', "revoke"));
   });

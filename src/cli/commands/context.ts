@@ -12,6 +12,10 @@ export interface CommandContext {
   database: string;
   tablePrefix: string;
   batchSize: number;
+  /** `--email`, as given. */
+  email: string | undefined;
+  /** `--link`, checked by the parser. */
+  link: URL | undefined;
 }
 
 /**
