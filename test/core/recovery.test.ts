@@ -287,6 +287,15 @@ describeEachDatabase("password reset", (fixture) => {
     expect(await sm.createPasswordResetToken(name)).not.toBeNull();
   });
 
+  it("issues a token to every one of many users asking at once (no deadlock between users)", async () => {
+    const { sm } = setUp(fixture);
+    const names = [];
+    for (let i = 0; i < 15; i++) names.push((await userWithSessions(sm)).name);
+    const others = [setUp(fixture).sm, setUp(fixture).sm];
+    const issued = await Promise.all(names.flatMap((name) => [sm, ...others].map((manager) => manager.createPasswordResetToken(name))));
+    expect(issued.filter((token) => token === null)).toEqual([]);
+  });
+
   it("gives exactly one success to concurrent uses of one token, from several managers", async () => {
     const { sm } = setUp(fixture);
     const others = [setUp(fixture).sm, setUp(fixture).sm];
