@@ -23,12 +23,17 @@ export interface CsrfHeaders {
 /**
  * The CSRF decision: null when the request may go on, else the origin it came from (`"null"`
  * for an opaque or unreadable one, `"cross-site"` when only `Sec-Fetch-Site` spoke). Its
- * `Origin` (else the origin of its `Referer`) must be `expected` or a trusted origin; with
- * neither header, `Sec-Fetch-Site` must not be `cross-site`. A request with none of the three
+ * `Origin` (else the origin of its `Referer`) must be `expected` or a trusted origin, or be
+ * `null` with `Sec-Fetch-Site: same-origin`; with neither header, `Sec-Fetch-Site` must not be
+ * `cross-site`. A request with none of the three
  * comes from a non-browser client, which no other site can drive.
  */
 export function refusedOrigin(headers: CsrfHeaders, expected: () => string, trusted: ReadonlySet<string>): string | null {
   const source = headers.origin ?? (headers.referer === undefined ? undefined : originOf(headers.referer));
+  // A page served with `Referrer-Policy: no-referrer` (a reset page, whose URL holds a token)
+  // makes the browser post its forms with `Origin: null`; `Sec-Fetch-Site`, which no page can
+  // set, still says the request came from the app's own origin.
+  if (source === "null" && headers.secFetchSite === "same-origin") return null;
   if (source !== undefined) {
     // Browsers send "null" from sandboxed frames and opaque origins: never ours.
     if (source !== "null" && (trusted.has(source) || source === expected())) return null;
