@@ -27,6 +27,12 @@ export type { DialectKind } from "./database/dialect.js";
 export type * from "./types.js";
 export { readSessionCookie } from "./http/cookie.js";
 export type { SessionMiddlewareOptions, SessionCookieOptions, HandlerOptions } from "./http/middleware-options.js";
-export type { ConfirmEmailChangeHandlerOptions, EmailLinkHandlerOptions, EmailMessage, SendEmail } from "./http/recovery.js";
+export type {
+  ConfirmEmailChangeHandlerOptions,
+  EmailChangeHandlerOptions,
+  EmailLinkHandlerOptions,
+  EmailMessage,
+  SendEmail,
+} from "./http/recovery.js";
 export { errorMessage, type HttpErrorCode } from "./http/error-messages.js";
 export type { LoginHandlerOptions, RequireUserOptions } from "./http/middleware-options.js";

@@ -4,6 +4,7 @@ import { InvalidOptionsError } from "../../src/errors.js";
 import * as core from "../../src/http/index.js";
 import type {
   ConfirmEmailChangeHandlerOptions,
+  EmailChangeHandlerOptions,
   EmailLinkHandlerOptions,
   HandlerOptions,
   HttpResult,
@@ -16,6 +17,7 @@ import type { Session, User } from "../../src/types.js";
 
 export type {
   ConfirmEmailChangeHandlerOptions,
+  EmailChangeHandlerOptions,
   EmailLinkHandlerOptions,
   EmailMessage,
   HandlerOptions,
@@ -336,7 +338,7 @@ export function verifyEmailHandler(options: HandlerOptions = {}): MiddlewareHand
 }
 
 /**
- * Signed in, `email`: sends a confirmation link to the new address; the account keeps its address until the link is followed. 202; 400 `invalid_email`, 409 `email_taken`, 401 when signed out. Guard it with `requireUser({ fresh })`.
+ * Signed in, `email`: sends a confirmation link to the new address; the account keeps its address until the link is followed. 202; 400 `invalid_email`, 409 `email_taken`, 401 when signed out, 403 `reauthentication_required` when the password was last presented more than `fresh` seconds ago (default 600).
  *
  * ### Examples
  *
@@ -352,7 +354,7 @@ export function verifyEmailHandler(options: HandlerOptions = {}): MiddlewareHand
  * }))
  * ```
  */
-export function emailChangeHandler(options: EmailLinkHandlerOptions): MiddlewareHandler<SessionEnv> {
+export function emailChangeHandler(options: EmailChangeHandlerOptions): MiddlewareHandler<SessionEnv> {
   return flowHandler("emailChangeHandler", core.flows.emailChange(options));
 }
 

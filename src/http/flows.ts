@@ -1,3 +1,4 @@
+import { InvalidOptionsError } from "../errors.js";
 import {
   changePassword,
   listSessions,
@@ -26,6 +27,7 @@ import {
   resolveEmailLinkOptions,
   verifyEmail,
   type ConfirmEmailChangeHandlerOptions,
+  type EmailChangeHandlerOptions,
   type EmailLinkHandlerOptions,
 } from "./recovery.js";
 import type { HttpResult, RequestReader } from "./request.js";
@@ -76,10 +78,14 @@ export const flows = {
     return (middleware, reader, req) => Promise.resolve(emailVerificationRequest(middleware, mail, queue, reader, req));
   },
   verifyEmail: (options: HandlerOptions): Flow => plain("verifyEmailHandler", verifyEmail, options),
-  emailChange(options: EmailLinkHandlerOptions): Flow {
-    const mail = resolveEmailLinkOptions("emailChangeHandler", options);
+  emailChange(options: EmailChangeHandlerOptions): Flow {
+    const mail = resolveEmailLinkOptions("emailChangeHandler", options, ["fresh"]);
+    const fresh = options.fresh ?? 600;
+    if (typeof fresh !== "number" || !Number.isFinite(fresh) || fresh <= 0) {
+      throw new InvalidOptionsError("emailChangeHandler(): fresh must be a positive number of seconds");
+    }
     const queue = new DeliveryQueue();
-    return (middleware, reader, req) => emailChange(middleware, mail, queue, reader, req);
+    return (middleware, reader, req) => emailChange(middleware, mail, fresh * 1000, queue, reader, req);
   },
   confirmEmailChange(options: ConfirmEmailChangeHandlerOptions): Flow {
     const confirm = resolveConfirmOptions(options);

@@ -45,6 +45,7 @@ export {
   resolveEmailLinkOptions,
   verifyEmail,
   type ConfirmEmailChangeHandlerOptions,
+  type EmailChangeHandlerOptions,
   type EmailLinkHandlerOptions,
   type EmailMessage,
   type ResolvedEmailLinkOptions,

@@ -1,5 +1,5 @@
 import { InvalidOptionsError } from "../errors.js";
-import { changeEmail, emitAuthEvent } from "../internal.js";
+import { changeEmail, currentTime, emitAuthEvent } from "../internal.js";
 import type { EmailToken } from "../recovery.js";
 import type { SessionManager } from "../session-manager.js";
 import type { User } from "../types.js";
@@ -51,6 +51,17 @@ export interface EmailLinkHandlerOptions extends HandlerOptions {
   link: string;
 }
 
+/** Options of `emailChangeHandler`. */
+export interface EmailChangeHandlerOptions extends EmailLinkHandlerOptions {
+  /**
+   * Seconds since the password was last presented for the session (login or
+   * `reauthenticateHandler`); past that the request gets 403 `reauthentication_required`, or a
+   * 303 to `failureRedirectTo` with that error. Default 600: changing the address is how an
+   * attacker holding a stolen session would take the account over.
+   */
+  fresh?: number;
+}
+
 /** Options of `confirmEmailChangeHandler`: `sendEmail` sends the notice to the old address. */
 export interface ConfirmEmailChangeHandlerOptions extends HandlerOptions {
   sendEmail?: SendEmail;
@@ -74,7 +85,11 @@ const ACCEPTED: HttpResult = Object.freeze({
 const NO_REFERRER: readonly [string, string] = ["Referrer-Policy", "no-referrer"];
 
 /** Checks the options of a link handler once, when it is created. */
-export function resolveEmailLinkOptions(name: string, options: EmailLinkHandlerOptions): ResolvedEmailLinkOptions {
+export function resolveEmailLinkOptions(
+  name: string,
+  options: EmailLinkHandlerOptions,
+  extraKeys: readonly string[] = [],
+): ResolvedEmailLinkOptions {
   if (typeof options !== "object" || options === null) throw new InvalidOptionsError(`${name}() needs { sendEmail, link }`);
   if (typeof options.sendEmail !== "function") throw new InvalidOptionsError(`${name}(): sendEmail must be a function`);
   let link: URL;
@@ -85,7 +100,11 @@ export function resolveEmailLinkOptions(name: string, options: EmailLinkHandlerO
   }
   if (link.protocol !== "https:" && link.protocol !== "http:") throw new InvalidOptionsError(`${name}(): link must be an http(s) URL`);
   if (link.searchParams.has("token")) throw new InvalidOptionsError(`${name}(): link must not have a token parameter of its own`);
-  return Object.freeze({ handler: resolveHandlerOptions(options, name, ["sendEmail", "link"]), sendEmail: options.sendEmail, link });
+  return Object.freeze({
+    handler: resolveHandlerOptions(options, name, ["sendEmail", "link", ...extraKeys]),
+    sendEmail: options.sendEmail,
+    link,
+  });
 }
 
 /** Checks the options of `confirmEmailChangeHandler` once. */
@@ -208,16 +227,24 @@ export async function verifyEmail<R>(
   return withNoReferrer(success(handler, user, []));
 }
 
-/** POST `email`, signed in: sends a confirmation link to the new address; 202. */
+/**
+ * POST `email`, signed in with the password presented within `freshMs`: sends a confirmation link
+ * to the new address; 202.
+ */
 export async function emailChange<R>(
   options: ResolvedMiddlewareOptions,
   mail: ResolvedEmailLinkOptions,
+  freshMs: number,
   queue: DeliveryQueue,
   reader: RequestReader<R>,
   req: R,
 ): Promise<HttpResult> {
   const user = reader.user(req);
-  if (user === null) return failure(mail.handler, 401, "unauthorized", []);
+  const session = reader.session(req);
+  if (user === null || session === null) return failure(mail.handler, 401, "unauthorized", []);
+  if (options.manager[currentTime]() - session.authenticatedAt.getTime() > freshMs) {
+    return failure(mail.handler, 403, "reauthentication_required", []);
+  }
   const fields = requestFields(mail.handler, await readBodyFields(reader as RequestReader<unknown>, req, ["email"]));
   if (!isFields(fields)) return fields;
   let issued: EmailToken;

@@ -1,5 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { transformSync } from "@swc/core";
@@ -8,6 +9,18 @@ import { ROOT, readmeBlocks, tsdocBlocks } from "./readme-blocks";
 
 // Inside the package, so that `import "session-manager"` resolves to the built package by name.
 const SCRATCH = join(ROOT, "test", "docs", ".scratch");
+
+/** A TCP port nothing listens on right now. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
 
 function runModule(name: string, source: string): string {
   const { code } = transformSync(source, {
@@ -104,6 +117,61 @@ describe("README", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it("runs the password reset example as written: register, forgot password, the mailed link, the new password", async () => {
+    const block = blocks.find((b) => b.heading === "Password reset and email verification" && b.language === "ts");
+    expect(block?.code).toContain("passwordResetRequestHandler");
+    const port = await freePort();
+    const { code } = transformSync(block!.code, {
+      filename: "reset-example.ts",
+      jsc: { parser: { syntax: "typescript" }, target: "es2022" },
+      module: { type: "es6" },
+    });
+    writeFileSync(join(SCRATCH, "reset-example.mjs"), code);
+    // Without SMTP_URL the example prints each mail; the driver reads the link from there.
+    writeFileSync(
+      join(SCRATCH, "reset-driver.mjs"),
+      `
+const printed = [];
+console.log = (...args) => printed.push(args.join(" "));
+await import("./reset-example.mjs");
+const base = "http://127.0.0.1:${port}";
+async function call(path, body) {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const response = await fetch(base + path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+      return response.status;
+    } catch (error) {
+      if (attempt > 50) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}
+const results = [];
+results.push(await call("/register", { username: "alice", password: "correct horse battery", email: "Alice@Example.com" }));
+results.push(await call("/forgot-password", { identifier: "alice@example.com" }));
+let line;
+for (let i = 0; i < 100 && line === undefined; i++) {
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  line = printed.find((text) => text.startsWith("mail to Alice@Example.com: Open "));
+}
+const token = new URL(line.split(" ")[4]).searchParams.get("token");
+results.push(await call("/reset-password", { token, password: "a new long passphrase" }));
+results.push(await call("/reset-password", { token, password: "another passphrase" }));
+results.push(await call("/login", { username: "alice", password: "correct horse battery" }));
+results.push(await call("/login", { username: "alice", password: "a new long passphrase" }));
+process.stdout.write(JSON.stringify(results));
+process.exit(0);
+`,
+    );
+    const output = execFileSync(process.execPath, [join(SCRATCH, "reset-driver.mjs")], {
+      cwd: SCRATCH,
+      encoding: "utf8",
+      timeout: 30_000,
+      env: { ...process.env, PORT: String(port), DATABASE_URL: "sqlite::memory:", SMTP_URL: "" },
+    });
+    expect(JSON.parse(output)).toEqual([201, 202, 200, 400, 401, 200]);
   });
 
   it("types every entry point for a CommonJS TypeScript project (moduleResolution node10)", () => {
