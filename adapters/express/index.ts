@@ -434,6 +434,32 @@ export function confirmEmailChangeHandler(options: ConfirmEmailChangeHandlerOpti
   return flowHandler("confirmEmailChangeHandler", core.flows.confirmEmailChange(options));
 }
 
+/**
+ * The session token in the request's cookie, under the name `sessionMiddleware()` was given: the
+ * escape hatch for calling the core yourself (`manager.revokeOtherSessions(token)`). The handlers
+ * never need it. Null when the request carries none; throws when `sessionMiddleware()` did not
+ * run for the request.
+ *
+ * ### Examples
+ *
+ * ```ts
+ * import express from "express"
+ * import { SessionManager } from "session-manager"
+ * import { readSessionCookie, requireUser, sessionMiddleware } from "session-manager/express"
+ *
+ * const manager = new SessionManager()
+ * const app = express()
+ * app.use(sessionMiddleware({ manager, cookieName: "__Host-sid" }))
+ * app.post("/rotate", requireUser(), async (req, res) => {
+ *   const token = readSessionCookie(req)
+ *   res.json({ rotated: token !== null && (await manager.rotateSession(token)) !== null })
+ * })
+ * ```
+ */
+export function readSessionCookie(req: Request): string | null {
+  return core.requestToken(core.boundMiddleware(req, "readSessionCookie"), reader, req);
+}
+
 function flowHandler(name: string, flow: core.Flow): RequestHandler {
   // Express 5 passes a rejected promise, or a throw inside it, to the app's error handling.
   return async function sessionHandler(req: Request, res: Response): Promise<void> {

@@ -376,6 +376,31 @@ export function confirmEmailChangeHandler(options: ConfirmEmailChangeHandlerOpti
   return flowHandler("confirmEmailChangeHandler", core.flows.confirmEmailChange(options));
 }
 
+/**
+ * The session token in the request's cookie, under the name `sessionMiddleware()` was given: the
+ * escape hatch for calling the core yourself. The handlers never need it. Null when the request
+ * carries none; throws when `sessionMiddleware()` did not run for the request.
+ *
+ * ### Examples
+ *
+ * ```ts
+ * import { Hono } from "hono"
+ * import { SessionManager } from "session-manager"
+ * import { readSessionCookie, sessionMiddleware, type SessionVariables } from "session-manager/hono"
+ *
+ * const manager = new SessionManager()
+ * const app = new Hono<{ Variables: SessionVariables }>()
+ * app.use(sessionMiddleware({ manager, cookieName: "__Host-sid" }))
+ * app.post("/rotate", async (c) => {
+ *   const token = readSessionCookie(c)
+ *   return c.json({ rotated: token !== null && (await manager.rotateSession(token)) !== null })
+ * })
+ * ```
+ */
+export function readSessionCookie(c: Context): string | null {
+  return core.requestToken(core.boundMiddleware(c, "readSessionCookie"), reader, c);
+}
+
 function flowHandler(name: string, flow: core.Flow): MiddlewareHandler<SessionEnv> {
   return async function sessionHandler(c) {
     return send(c, await flow(core.boundMiddleware(c, name), reader, c));

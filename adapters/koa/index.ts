@@ -433,6 +433,31 @@ export function confirmEmailChangeHandler(options: ConfirmEmailChangeHandlerOpti
   return flowHandler("confirmEmailChangeHandler", core.flows.confirmEmailChange(options));
 }
 
+/**
+ * The session token in the request's cookie, under the name `sessionMiddleware()` was given: the
+ * escape hatch for calling the core yourself. The handlers never need it. Null when the request
+ * carries none; throws when `sessionMiddleware()` did not run for the request.
+ *
+ * ### Examples
+ *
+ * ```ts
+ * import Koa from "koa"
+ * import { SessionManager } from "session-manager"
+ * import { readSessionCookie, sessionMiddleware, type SessionState } from "session-manager/koa"
+ *
+ * const manager = new SessionManager()
+ * const app = new Koa<SessionState>()
+ * app.use(sessionMiddleware({ manager, cookieName: "__Host-sid" }))
+ * app.use(async (ctx) => {
+ *   const token = readSessionCookie(ctx)
+ *   ctx.body = { rotated: token !== null && (await manager.rotateSession(token)) !== null }
+ * })
+ * ```
+ */
+export function readSessionCookie(ctx: Context): string | null {
+  return core.requestToken(core.boundMiddleware(ctx, "readSessionCookie"), reader, ctx);
+}
+
 function flowHandler(name: string, flow: core.Flow): Middleware<SessionState> {
   return async function sessionHandler(ctx: ParameterizedContext<SessionState>): Promise<void> {
     send(ctx, await flow(core.boundMiddleware(ctx, name), reader, ctx));

@@ -12,7 +12,10 @@ export interface CookieAttributes {
 }
 
 /**
- * The session token in a `Cookie` header, or null when there is none.
+ * The session token in a `Cookie` header, or null when there is none: for code outside the
+ * adapters (a WebSocket upgrade, a framework without an adapter). Pass the `cookieName` the
+ * middleware was given; in a route of an adapter, its own `readSessionCookie(req)` knows it, and
+ * the handlers (`revokeSessionHandler`, `changePasswordHandler`, …) need no token at all.
  *
  * ### Examples
  *

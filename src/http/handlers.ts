@@ -189,6 +189,11 @@ export function retryAfter(error: LoginThrottledError | ServiceBusyError): Array
   return [["Retry-After", String(error.retryAfterSeconds)]];
 }
 
+/** The first value of the session cookie on the request, under the middleware's cookie name, or null. */
+export function requestToken<R>(options: ResolvedMiddlewareOptions, reader: RequestReader<R>, req: R): string | null {
+  return presentTokens(options, reader, req)[0] ?? null;
+}
+
 /** Every value of the session cookie on the request (more than one when some were planted). */
 export function presentTokens<R>(options: ResolvedMiddlewareOptions, reader: RequestReader<R>, req: R): readonly string[] {
   const tokens = readSessionCookieValues(reader.header(req, "cookie"), options.cookie.name);

@@ -16,7 +16,7 @@ export {
   type CookieAttributes,
 } from "./cookie.js";
 export { FORBIDDEN, isRefusedByCsrf, isUnsafeMethod, refusedOrigin, type CsrfHeaders } from "./csrf.js";
-export { login, logout, register, serializeUser, unauthorized } from "./handlers.js";
+export { login, logout, register, requestToken, serializeUser, unauthorized } from "./handlers.js";
 export { authenticate, boundMiddleware, isHttps } from "./middleware.js";
 export {
   getDefaultManager,
