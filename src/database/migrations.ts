@@ -218,7 +218,9 @@ function isRetryable(error: unknown): boolean {
   // processes create the bookkeeping tables, MySQL deadlock / lock wait / duplicate key.
   // On SQLite Kysely's migrator takes no lock across processes and runs each migration outside
   // a transaction, so a process can run a migration that another is finishing; its bookkeeping
-  // row then collides on the primary key, and the retry finds the migration applied.
+  // row then collides on the primary key, and the retry finds the migration applied. Likewise two
+  // processes can both see a column missing and both add it: the loser's "duplicate column name"
+  // is retried, and the idempotent migration then skips the column.
   return (
     code === "SQLITE_BUSY" ||
     code === "SQLITE_LOCKED" ||
@@ -229,6 +231,6 @@ function isRetryable(error: unknown): boolean {
     code === "ER_LOCK_WAIT_TIMEOUT" ||
     code === "ER_DUP_ENTRY" ||
     code === "ER_TABLE_EXISTS_ERROR" ||
-    (typeof message === "string" && /already exists|database is locked/i.test(message))
+    (typeof message === "string" && /already exists|database is locked|duplicate column name/i.test(message))
   );
 }
