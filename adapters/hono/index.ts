@@ -131,11 +131,10 @@ function send(c: Context, result: HttpResult): Response {
  * ```
  */
 export function sessionMiddleware(options: SessionMiddlewareOptions = {}): MiddlewareHandler<SessionEnv> {
+  const pick = (options as SessionMiddlewareOptions | undefined)?.clientAddress;
+  if (pick !== undefined && typeof pick !== "function") throw new InvalidOptionsError("clientAddress must be a function of the context");
   const resolved = core.resolveMiddlewareOptions(options, ["clientAddress"]);
-  if (options.clientAddress !== undefined) {
-    if (typeof options.clientAddress !== "function") throw new InvalidOptionsError("clientAddress must be a function of the context");
-    clientAddresses.set(resolved, options.clientAddress);
-  }
+  if (pick !== undefined) clientAddresses.set(resolved, pick);
   return async function session(c, next) {
     // Express calls a middleware with (req, res, next), Koa with a context whose `req` is Node.js's.
     if (typeof next !== "function" || typeof (c.req as { header?: unknown } | undefined)?.header !== "function") throw wrongFramework();
