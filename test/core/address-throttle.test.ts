@@ -1,6 +1,7 @@
 import { randomInt } from "node:crypto";
 import { sql } from "kysely";
 import { InvalidOptionsError, LoginThrottledError, SessionManager, type AuthEvent, type SessionManagerOptions } from "session-manager";
+import { limitAddress } from "../../src/internal";
 import { DatabaseFixture, FAST_PASSWORDS, TestClock, describeEachDatabase, uniqueName } from "../setup/databases";
 
 // Spied on to count the password checks that really ran.
@@ -271,6 +272,23 @@ describeEachDatabase("throttling by client address", (fixture) => {
       expect(verify).toHaveBeenCalledTimes(50);
       expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(50);
     });
+  });
+
+  it("counts sign-ups and reset requests per address per hour exactly under a burst", async () => {
+    const { sm, clock } = setUp({ throttle: { ipMaxRegistrations: 20, ipMaxResetRequests: 5 } });
+    const ip = uniqueAddress();
+    const signUps = await Promise.all(Array.from({ length: 100 }, () => sm[limitAddress]("registration", ip)));
+    expect(signUps.filter((wait) => wait === null)).toHaveLength(20);
+    expect(new Set(signUps.filter((wait) => wait !== null))).toEqual(new Set([3600]));
+    const resets = await Promise.all(Array.from({ length: 50 }, (_, i) => sm[limitAddress]("reset_request", i % 2 ? ip : `::ffff:${ip}`)));
+    expect(resets.filter((wait) => wait === null)).toHaveLength(5);
+    // Each counter has its own hour; the first opened with the first request.
+    clock.advance(59 * 60_000);
+    expect(await sm[limitAddress]("registration", ip)).toBe(60);
+    clock.advance(60_000);
+    expect(await sm[limitAddress]("registration", ip)).toBeNull();
+    // Without an address nothing is counted.
+    for (let i = 0; i < 30; i++) expect(await sm[limitAddress]("registration", undefined)).toBeNull();
   });
 
   describe("storage", () => {

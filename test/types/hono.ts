@@ -20,3 +20,9 @@ app.get("/me", requireUser(), (c) => {
   c.get("token");
   return c.json(user);
 });
+
+// clientAddress: a function of the context answering the address, or nothing.
+app.use(sessionMiddleware({ clientAddress: (c) => c.req.header("x-forwarded-for")?.split(",").at(-1)?.trim() }));
+app.use(sessionMiddleware({ clientAddress: () => null }));
+// @ts-expect-error a header name is not a function
+app.use(sessionMiddleware({ clientAddress: "x-forwarded-for" }));
