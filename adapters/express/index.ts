@@ -152,7 +152,7 @@ function wrongFramework(): InvalidOptionsError {
 export function requireUser(options: RequireUserOptions = {}): RequestHandler {
   const guard = core.guard(options);
   return function requireUser(req: Request, res: Response, next: NextFunction): void {
-    const refused = guard(core.boundMiddleware(req, "requireUser"), reader, req);
+    const refused = guard(reader, req);
     if (refused === null) next();
     else send(res, refused);
   };
@@ -183,9 +183,9 @@ export function withUser(
   handler: (req: SignedInRequest, res: Response, next: NextFunction) => unknown,
   options: RequireUserOptions = {},
 ): RequestHandler {
-  const guard = core.guard(options);
+  const guard = core.guard(options, "withUser");
   return async function withUser(req: Request, res: Response, next: NextFunction): Promise<void> {
-    const refused = guard(core.boundMiddleware(req, "withUser"), reader, req);
+    const refused = guard(reader, req);
     if (refused !== null) return send(res, refused);
     await handler(req as SignedInRequest, res, next);
   };

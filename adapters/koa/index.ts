@@ -139,7 +139,7 @@ export function sessionMiddleware(options: SessionMiddlewareOptions = {}): Middl
 export function requireUser(options: RequireUserOptions = {}): Middleware<SessionState> {
   const guard = core.guard(options);
   return async function requireUser(ctx: ParameterizedContext<SessionState>, next: Next): Promise<void> {
-    const refused = guard(core.boundMiddleware(ctx, "requireUser"), reader, ctx);
+    const refused = guard(reader, ctx);
     if (refused === null) await next();
     else send(ctx, refused);
   };
