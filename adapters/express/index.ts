@@ -61,8 +61,10 @@ const reader: RequestReader<Request> = {
   secure: (req) => req.secure,
   ip: (req) => req.ip,
   query: (req, name) => {
+    // A repeated parameter is an array: the first one counts, as in the other adapters.
     const value: unknown = req.query[name];
-    return typeof value === "string" ? value : undefined;
+    const first: unknown = Array.isArray(value) ? value[0] : value;
+    return typeof first === "string" ? first : undefined;
   },
   param: (req, name) => {
     const value: unknown = req.params[name];

@@ -62,8 +62,10 @@ const reader: RequestReader<Context> = {
   secure: (ctx) => ctx.secure,
   ip: (ctx) => ctx.ip,
   query: (ctx, name) => {
+    // A repeated parameter is an array: the first one counts, as in the other adapters.
     const value = ctx.query[name];
-    return typeof value === "string" ? value : undefined;
+    const first = Array.isArray(value) ? value[0] : value;
+    return typeof first === "string" ? first : undefined;
   },
   // Set by @koa/router (or any router that fills ctx.params).
   param: (ctx, name) => {
