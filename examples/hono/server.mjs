@@ -93,6 +93,8 @@ export function createApp(manager, { appUrl, origin, mailer, freshSeconds = 600 
     emailChangeHandler({
       sendEmail,
       link: `${appUrl}/confirm-email`,
+      // The handler's own freshness rule (default 600 s), here the same window as the guard's.
+      fresh: freshSeconds,
       redirectTo: "/?notice=email_change_sent",
       failureRedirectTo: `${SECURITY_PAGE}?form=email`,
     }),
