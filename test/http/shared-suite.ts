@@ -644,12 +644,13 @@ function defineTests(harness: AdapterHarness, fixture: DatabaseFixture): void {
       expect(register.body).toEqual({ error: "service_busy" });
       expect(register.headers["retry-after"]).toBe("3");
       const form = await post(t.app, "/form/login").type("form").send({ username, password: PASSWORD }).expect(303);
-      expect(form.headers["location"]).toBe("/sign-in?error=service_busy");
+      // The page can say how long to wait.
+      expect(form.headers["location"]).toBe("/sign-in?error=service_busy&retryAfter=7");
       const formRegister = await post(t.app, "/form/register")
         .type("form")
         .send({ username: uniqueName(), password: PASSWORD })
         .expect(303);
-      expect(formRegister.headers["location"]).toBe("/sign-in?error=service_busy");
+      expect(formRegister.headers["location"]).toBe("/sign-in?error=service_busy&retryAfter=3");
     });
   });
 
@@ -662,6 +663,8 @@ function defineTests(harness: AdapterHarness, fixture: DatabaseFixture): void {
     it.each([
       ["a foreign Origin", { Origin: "https://evil.example" }],
       ["Origin null", { Origin: "null" }],
+      ["Origin null from a cross-site page", { Origin: "null", "Sec-Fetch-Site": "cross-site" }],
+      ["Origin null from a same-site page", { Origin: "null", "Sec-Fetch-Site": "same-site" }],
       ["a same-host Origin on another port", { Origin: `${SELF}:8080` }],
       ["a foreign Referer without Origin", { Referer: "https://evil.example/page" }],
       ["Sec-Fetch-Site cross-site alone", { "Sec-Fetch-Site": "cross-site" }],
@@ -677,6 +680,8 @@ function defineTests(harness: AdapterHarness, fixture: DatabaseFixture): void {
       ["its own Origin", { Origin: SELF }],
       ["its own Referer", { Referer: `${SELF}/form` }],
       ["Sec-Fetch-Site same-origin", { "Sec-Fetch-Site": "same-origin" }],
+      // A page of the app under Referrer-Policy: no-referrer posts its forms with Origin: null.
+      ["Origin null with Sec-Fetch-Site same-origin", { Origin: "null", "Sec-Fetch-Site": "same-origin" }],
       ["none of the three headers", {}],
       ["a trusted Origin", { Origin: "https://admin.example" }],
       ["a trusted Referer", { Referer: "https://admin.example/x?y" }],

@@ -291,8 +291,11 @@ function csrfAllows(headers: Record<string, string>): boolean {
       source = "null";
     }
   }
+  const fetchSite = headers["sec-fetch-site"]?.trim();
+  // An opaque origin (a page under Referrer-Policy: no-referrer) that the browser itself says is ours.
+  if (source === "null" && fetchSite === "same-origin") return true;
   if (source !== undefined) return source === SELF;
-  return headers["sec-fetch-site"]?.trim() !== "cross-site";
+  return fetchSite !== "cross-site";
 }
 
 describeWith(testDatabase("sqlite-memory"), "HTTP properties of every adapter", (fixture) => {
