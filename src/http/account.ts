@@ -80,8 +80,12 @@ export function refusal<R extends object>(guard: ResolvedRequireUser, name: stri
   const options = boundMiddleware(req, name);
   if (session === null || reader.user(req) === null) return guard.anonymous;
   if (guard.freshMs === null) return null;
-  const age = options.manager[currentTime]() - session.authenticatedAt.getTime();
-  return age > guard.freshMs ? guard.stale : null;
+  return isFresh(options, session, guard.freshMs) ? null : guard.stale;
+}
+
+/** True when the password was presented for the session within `freshMs`, by the manager's clock. */
+export function isFresh(options: ResolvedMiddlewareOptions, session: Session, freshMs: number): boolean {
+  return options.manager[currentTime]() - session.authenticatedAt.getTime() <= freshMs;
 }
 
 /**

@@ -1,8 +1,9 @@
 import { InvalidOptionsError } from "../errors.js";
-import { changeEmail, currentTime, emitAuthEvent } from "../internal.js";
+import { changeEmail, emitAuthEvent } from "../internal.js";
 import type { EmailToken } from "../recovery.js";
 import type { SessionManager } from "../session-manager.js";
 import type { User } from "../types.js";
+import { isFresh } from "./account.js";
 import { readBodyFields } from "./body-fields.js";
 import { FORBIDDEN, isRefusedByCsrf } from "./csrf.js";
 import { clearing, failure, hasCode, isFields, requestFields, retryAfter, serializeUser } from "./handlers.js";
@@ -242,9 +243,7 @@ export async function emailChange<R>(
   const user = reader.user(req);
   const session = reader.session(req);
   if (user === null || session === null) return failure(mail.handler, 401, "unauthorized", []);
-  if (options.manager[currentTime]() - session.authenticatedAt.getTime() > freshMs) {
-    return failure(mail.handler, 403, "reauthentication_required", []);
-  }
+  if (!isFresh(options, session, freshMs)) return failure(mail.handler, 403, "reauthentication_required", []);
   const fields = requestFields(mail.handler, await readBodyFields(reader as RequestReader<unknown>, req, ["email"]));
   if (!isFields(fields)) return fields;
   let issued: EmailToken;
