@@ -1,23 +1,59 @@
 // The example apps' settings, read from the environment by each server's start-up code and
 // passed down: nothing here runs when a module is imported.
 
+// The sensitive settings stay open this long after the password was last typed.
+const DEFAULT_FRESH_SECONDS = 600;
+
 /**
- * `PORT` (default 3000); `APP_URL`, the public origin the links in mail point at (default
- * `http://localhost:${PORT}`); `SMTP_URL` (unset: the development outbox); `MAIL_FROM`.
+ * `PORT` (default 3000); `HOST`, the address to listen on (default 127.0.0.1: this machine only;
+ * `0.0.0.0` or `::` for every interface); `APP_URL`, the public origin the links in mail point at
+ * (default the listening URL, or `http://localhost:${PORT}` on every interface); `SMTP_URL`
+ * (unset: the development outbox); `MAIL_FROM`; `FRESH_SECONDS`, how long after the password was
+ * last typed the security settings open without asking for it again (default 600).
  */
 export function readSettings(env) {
   const port = Number(env.PORT ?? 3000);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`PORT must be a port number, not ${JSON.stringify(env.PORT)}`);
+  const host = env.HOST || "127.0.0.1";
+  const url = listeningUrl(host, port);
   const configured = env.APP_URL ? publicOrigin(env.APP_URL) : null;
   return {
+    host,
     port,
     // Links in mail are built from this, never from the request's Host header, which any client sets.
-    appUrl: configured ?? `http://localhost:${port}`,
+    // By default they point where the server listens, so that the browser that follows one uses
+    // the same host name, and so the same cookies, as the one that asked for it.
+    appUrl: configured ?? (isWildcard(host) ? `http://localhost:${port}` : url),
     // Behind a reverse proxy the app sees another scheme or host than the browser does: with
     // APP_URL set, the CSRF check compares against it (and a https: origin makes cookies Secure).
     origin: configured ?? undefined,
     smtpUrl: env.SMTP_URL || null,
     mailFrom: env.MAIL_FROM || "session-manager example <no-reply@localhost>",
+    freshSeconds: freshSeconds(env.FRESH_SECONDS),
   };
+}
+
+/** The URL of a server listening on `host` and `port`, as a browser on this machine writes it. */
+export function listeningUrl(host, port) {
+  const name = isWildcard(host) ? "localhost" : host;
+  return `http://${name.includes(":") ? `[${name}]` : name}:${port}`;
+}
+
+/** The line a server prints once it listens: where to open it, and where its mail links point. */
+export function listeningMessage(framework, host, port, appUrl) {
+  const where = isWildcard(host) ? ` (every interface, ${host})` : "";
+  return `${framework} example listening on ${listeningUrl(host, port)}${where} (links in mail: ${appUrl})`;
+}
+
+function isWildcard(host) {
+  return host === "0.0.0.0" || host === "::" || host === "[::]";
+}
+
+function freshSeconds(value) {
+  if (value === undefined || value === "") return DEFAULT_FRESH_SECONDS;
+  const seconds = Number(value);
+  if (!Number.isFinite(seconds) || seconds <= 0) throw new Error(`FRESH_SECONDS must be a positive number, not ${JSON.stringify(value)}`);
+  return seconds;
 }
 
 function publicOrigin(value) {

@@ -61,8 +61,10 @@ const reader: RequestReader<Request> = {
   secure: (req) => req.secure,
   ip: (req) => req.ip,
   query: (req, name) => {
+    // A repeated parameter is an array: the first one counts, as in the other adapters.
     const value: unknown = req.query[name];
-    return typeof value === "string" ? value : undefined;
+    const first: unknown = Array.isArray(value) ? value[0] : value;
+    return typeof first === "string" ? first : undefined;
   },
   param: (req, name) => {
     const value: unknown = req.params[name];
@@ -152,7 +154,7 @@ function wrongFramework(): InvalidOptionsError {
 export function requireUser(options: RequireUserOptions = {}): RequestHandler {
   const guard = core.guard(options);
   return function requireUser(req: Request, res: Response, next: NextFunction): void {
-    const refused = guard(core.boundMiddleware(req, "requireUser"), reader, req);
+    const refused = guard(reader, req);
     if (refused === null) next();
     else send(res, refused);
   };
@@ -183,9 +185,9 @@ export function withUser(
   handler: (req: SignedInRequest, res: Response, next: NextFunction) => unknown,
   options: RequireUserOptions = {},
 ): RequestHandler {
-  const guard = core.guard(options);
+  const guard = core.guard(options, "withUser");
   return async function withUser(req: Request, res: Response, next: NextFunction): Promise<void> {
-    const refused = guard(core.boundMiddleware(req, "withUser"), reader, req);
+    const refused = guard(reader, req);
     if (refused !== null) return send(res, refused);
     await handler(req as SignedInRequest, res, next);
   };

@@ -165,7 +165,7 @@ export function sessionMiddleware(options: SessionMiddlewareOptions = {}): Middl
 export function requireUser(options: RequireUserOptions = {}): MiddlewareHandler<SessionEnv> {
   const guard = core.guard(options);
   return async function requireUser(c, next) {
-    const refused = guard(core.boundMiddleware(c, "requireUser"), reader, c);
+    const refused = guard(reader, c);
     if (refused === null) await next();
     else return send(c, refused);
   };

@@ -62,8 +62,10 @@ const reader: RequestReader<Context> = {
   secure: (ctx) => ctx.secure,
   ip: (ctx) => ctx.ip,
   query: (ctx, name) => {
+    // A repeated parameter is an array: the first one counts, as in the other adapters.
     const value = ctx.query[name];
-    return typeof value === "string" ? value : undefined;
+    const first = Array.isArray(value) ? value[0] : value;
+    return typeof first === "string" ? first : undefined;
   },
   // Set by @koa/router (or any router that fills ctx.params).
   param: (ctx, name) => {
@@ -139,7 +141,7 @@ export function sessionMiddleware(options: SessionMiddlewareOptions = {}): Middl
 export function requireUser(options: RequireUserOptions = {}): Middleware<SessionState> {
   const guard = core.guard(options);
   return async function requireUser(ctx: ParameterizedContext<SessionState>, next: Next): Promise<void> {
-    const refused = guard(core.boundMiddleware(ctx, "requireUser"), reader, ctx);
+    const refused = guard(reader, ctx);
     if (refused === null) await next();
     else send(ctx, refused);
   };

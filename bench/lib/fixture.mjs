@@ -29,7 +29,7 @@ export async function createSqliteFixture(path, { sessions, users = 1000, sample
   const now = Date.now();
   const insertUser = db.prepare("insert into auth_users (username, username_key, password_hash, created_at) values (?, ?, ?, ?)");
   const insertSession = db.prepare(
-    "insert into auth_sessions (id, token_hash, user_id, created_at, expires_at, last_seen_at, ip, user_agent) values (?, ?, ?, ?, ?, ?, ?, ?)",
+    "insert into auth_sessions (id, token_hash, user_id, created_at, expires_at, last_seen_at, ip, user_agent, authenticated_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
   );
   const hash = db.prepare("select password_hash from auth_users where id = ?").get(first.id).password_hash;
   const tokens = [];
@@ -49,6 +49,7 @@ export async function createSqliteFixture(path, { sessions, users = 1000, sample
         now,
         "127.0.0.1",
         "bench",
+        now - 60_000,
       );
       if (i % every === 0 && tokens.length < sample) tokens.push(token);
     }

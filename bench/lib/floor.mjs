@@ -1,9 +1,11 @@
 // The hand-written floor: what an application would write by hand with better-sqlite3, the
-// statement prepared once and cached, doing the same lookup as checkSession.
+// statement prepared once and cached, doing the same lookup as checkSession and answering the
+// same user and session fields (the email columns and the session's freshness and persistence
+// since the account recovery and lifecycle releases).
 import * as crypto from "node:crypto";
 
 export const SESSION_SQL = `select s.id, s.token_hash, s.user_id, s.created_at, s.expires_at, s.last_seen_at, s.ip, s.user_agent,
-  u.username, u.created_at as user_created_at
+  s.authenticated_at, s.persistent, u.username, u.created_at as user_created_at, u.email, u.email_verified
   from auth_sessions s inner join auth_users u on u.id = s.user_id where s.token_hash = ?`;
 
 // The same digest function the library uses, so that the floor is not slowed by an older API.
@@ -20,7 +22,13 @@ export function handWrittenCheck(db) {
     const row = statement.get(sha256Hex(token));
     if (row === undefined || row.expires_at <= Date.now()) return null;
     return {
-      user: { id: row.user_id, username: row.username, createdAt: new Date(row.user_created_at) },
+      user: {
+        id: row.user_id,
+        username: row.username,
+        createdAt: new Date(row.user_created_at),
+        email: row.email,
+        emailVerified: row.email !== null && row.email_verified === 1,
+      },
       session: {
         id: row.id,
         userId: row.user_id,
@@ -29,6 +37,8 @@ export function handWrittenCheck(db) {
         lastSeenAt: row.last_seen_at === null ? null : new Date(row.last_seen_at),
         ip: row.ip,
         userAgent: row.user_agent,
+        authenticatedAt: new Date(row.authenticated_at ?? row.created_at),
+        persistent: row.persistent !== 0,
       },
     };
   };

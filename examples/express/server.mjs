@@ -1,10 +1,11 @@
 // A complete Express app on session-manager: HTML pages and a JSON API.
-// Run it with `npm start` (builds first), then open http://localhost:3000.
+// Run it with `npm start` (builds first), then open http://127.0.0.1:3000.
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import express from "express";
-import { SessionManager, readSessionCookie } from "session-manager";
+import { SessionManager } from "session-manager";
 import {
+  changePasswordHandler,
   confirmEmailChangeHandler,
   emailChangeHandler,
   emailVerificationRequestHandler,
@@ -12,14 +13,20 @@ import {
   logoutHandler,
   passwordResetHandler,
   passwordResetRequestHandler,
+  reauthenticateHandler,
   registerHandler,
   requireUser,
+  revokeSessionHandler,
   sessionMiddleware,
+  sessionsHandler,
   verifyEmailHandler,
+  withUser,
 } from "session-manager/express";
 import { createMailer, isLoopback, logDeliveryFailures } from "../mail.mjs";
 import {
   checkInboxPage,
+  confirmPasswordPage,
+  flashOf,
   forgotPasswordPage,
   homePage,
   linkOutcomePage,
@@ -28,41 +35,101 @@ import {
   outboxRefusedPage,
   registerPage,
   resetPasswordPage,
+  securityPage,
+  SIGNED_IN_PAGE_HEADERS,
   TOKEN_PAGE_HEADERS,
 } from "../pages.mjs";
-import { readSettings } from "../settings.mjs";
+import { confirmPasswordHandlers, freshOptions, otherSessionCount, revokeOthersHandler, SECURITY_PAGE } from "../routes.mjs";
+import { listeningMessage, readSettings } from "../settings.mjs";
+
+const flash = (req) => flashOf((name) => req.query[name]);
 
 /**
  * Builds the app around a SessionManager. `appUrl`: the absolute origin the links in mail point
  * at; `origin`: the public origin for the CSRF check, when the app runs behind a proxy;
- * `mailer`: from `createMailer()`.
+ * `mailer`: from `createMailer()`; `freshSeconds`: how long after the password was typed the
+ * security settings open without asking for it again.
  */
-export function createApp(manager, { appUrl, origin, mailer }) {
+export function createApp(manager, { appUrl, origin, mailer, freshSeconds = 600 }) {
   const app = express();
   app.use(sessionMiddleware({ manager, origin }));
   const { sendEmail } = mailer;
   const devOutbox = mailer.outbox !== null;
   const signedIn = requireUser({ redirectTo: "/login" });
+  // The security settings and their forms: signed in, and the password typed within freshSeconds.
+  const fresh = freshOptions(freshSeconds, SECURITY_PAGE);
+  const confirmHandler = confirmPasswordHandlers(reauthenticateHandler);
 
   // HTML pages: forms post here and are redirected on success and on failure.
-  app.get("/login", (req, res) => res.type("html").send(loginPage(req.query.error, req.query.notice)));
-  app.get("/register", (req, res) => res.type("html").send(registerPage(req.query.error)));
-  app.post("/login", loginHandler({ redirectTo: "/", failureRedirectTo: "/login" }));
+  app.get("/login", (req, res) => res.type("html").send(loginPage(flash(req))));
+  app.get("/register", (req, res) => res.type("html").send(registerPage(flash(req))));
+  app.post("/login", loginHandler({ remember: "checkbox", redirectTo: "/", failureRedirectTo: "/login" }));
   app.post("/register", registerHandler({ redirectTo: "/", failureRedirectTo: "/register" }));
-  app.post("/logout", logoutHandler({ redirectTo: "/login" }));
-  app.get("/", signedIn, async (req, res) => {
-    const sessions = await manager.listSessions(req.user.id);
-    const view = { notice: req.query.notice, error: req.query.error, devOutbox };
-    res.type("html").send(homePage(req.user, sessions, req.authSession.id, view));
+  app.post("/logout", logoutHandler({ redirectTo: "/login?notice=signed_out" }));
+  app.get(
+    "/",
+    withUser(
+      async (req, res) => {
+        const sessions = await manager.listSessions(req.user.id);
+        res.set(SIGNED_IN_PAGE_HEADERS);
+        res.type("html").send(homePage(req.user, sessions, req.authSession.id, flash(req), { devOutbox }));
+      },
+      { redirectTo: "/login" },
+    ),
+  );
+
+  // Devices: sign out one by its session id (a form field), or every other one.
+  app.post("/sessions/revoke", signedIn, revokeSessionHandler({ redirectTo: "/?notice=device_signed_out", failureRedirectTo: "/" }));
+  app.post("/sessions/revoke-others", signedIn, async (req, res, next) => {
+    const count = await otherSessionCount(manager, req.user.id, req.authSession.id);
+    return revokeOthersHandler(revokeSessionHandler, count)(req, res, next);
   });
-  app.post("/sessions/revoke-others", signedIn, async (req, res) => {
-    await manager.revokeOtherSessions(readSessionCookie(req.headers.cookie));
-    res.redirect(303, "/");
-  });
+
+  // Security settings, behind "confirm your password" once the sign-in is older than freshSeconds.
+  app.get(
+    SECURITY_PAGE,
+    withUser((req, res) => {
+      res.set(SIGNED_IN_PAGE_HEADERS);
+      res.type("html").send(securityPage(req.user, flash(req), { freshSeconds }));
+    }, fresh),
+  );
+  app.post(
+    "/account/password",
+    requireUser(fresh),
+    changePasswordHandler({ redirectTo: "/?notice=password_changed", failureRedirectTo: `${SECURITY_PAGE}?form=password` }),
+  );
+  // Email change: the new address gets a link; following it makes the change and tells the old address.
+  app.post(
+    "/account/email",
+    requireUser(fresh),
+    emailChangeHandler({
+      sendEmail,
+      link: `${appUrl}/confirm-email`,
+      // The handler's own freshness rule (default 600 s), here the same window as the guard's.
+      fresh: freshSeconds,
+      redirectTo: "/?notice=email_change_sent",
+      failureRedirectTo: `${SECURITY_PAGE}?form=email`,
+    }),
+  );
+  app.get(
+    "/confirm-password",
+    withUser(
+      (req, res) => {
+        res.set(SIGNED_IN_PAGE_HEADERS);
+        res.type("html").send(confirmPasswordPage(req.user, req.query.next, flash(req), { freshSeconds }));
+      },
+      { redirectTo: "/login" },
+    ),
+  );
+  app.post("/confirm-password", signedIn, (req, res, next) => confirmHandler(req.query.next)(req, res, next));
+  app.get("/confirm-email", confirmEmailChangeHandler({ sendEmail, redirectTo: "/email-changed", failureRedirectTo: "/email-changed" }));
+  app.get("/email-changed", (req, res) =>
+    res.type("html").send(linkOutcomePage("Email address changed", "Your account has its new email address.", flash(req))),
+  );
 
   // Forgotten password: the request form, then the page the mailed link opens. Showing that
   // page spends nothing; its form posts the token with the new password.
-  app.get("/forgot-password", (req, res) => res.type("html").send(forgotPasswordPage(req.query.error, { devOutbox })));
+  app.get("/forgot-password", (req, res) => res.type("html").send(forgotPasswordPage(flash(req), { devOutbox })));
   app.post(
     "/forgot-password",
     passwordResetRequestHandler({
@@ -75,7 +142,7 @@ export function createApp(manager, { appUrl, origin, mailer }) {
   app.get("/forgot-password/sent", (req, res) => res.type("html").send(checkInboxPage({ devOutbox })));
   app.get("/reset-password", (req, res) => {
     res.set(TOKEN_PAGE_HEADERS);
-    res.type("html").send(resetPasswordPage(req.query.token, req.query.error));
+    res.type("html").send(resetPasswordPage(req.query.token, flash(req)));
   });
   app.post("/reset-password", passwordResetHandler({ redirectTo: "/login?notice=password_reset", failureRedirectTo: "/reset-password" }));
 
@@ -87,18 +154,7 @@ export function createApp(manager, { appUrl, origin, mailer }) {
   );
   app.get("/verify-email", verifyEmailHandler({ redirectTo: "/email-verified", failureRedirectTo: "/email-verified" }));
   app.get("/email-verified", (req, res) =>
-    res.type("html").send(linkOutcomePage("Email address verified", "Your email address is verified.", req.query.error)),
-  );
-
-  // Email change: the new address gets a link; following it makes the change and tells the old address.
-  app.post(
-    "/account/email",
-    signedIn,
-    emailChangeHandler({ sendEmail, link: `${appUrl}/confirm-email`, redirectTo: "/?notice=email_change_sent", failureRedirectTo: "/" }),
-  );
-  app.get("/confirm-email", confirmEmailChangeHandler({ sendEmail, redirectTo: "/email-changed", failureRedirectTo: "/email-changed" }));
-  app.get("/email-changed", (req, res) =>
-    res.type("html").send(linkOutcomePage("Email address changed", "Your account has its new email address.", req.query.error)),
+    res.type("html").send(linkOutcomePage("Email address verified", "Your email address is verified.", flash(req))),
   );
 
   if (devOutbox) {
@@ -113,8 +169,12 @@ export function createApp(manager, { appUrl, origin, mailer }) {
   app.post("/api/register", registerHandler());
   app.post("/api/login", loginHandler());
   app.post("/api/logout", logoutHandler());
-  app.get("/api/me", requireUser(), (req, res) => res.json({ user: req.user }));
-  app.get("/api/sessions", requireUser(), async (req, res) => res.json({ sessions: await manager.listSessions(req.user.id) }));
+  app.get(
+    "/api/me",
+    withUser((req, res) => res.set(SIGNED_IN_PAGE_HEADERS).json({ user: req.user })),
+  );
+  app.get("/api/sessions", requireUser(), sessionsHandler());
+  app.delete("/api/sessions/:id", requireUser(), revokeSessionHandler());
   return app;
 }
 
@@ -122,7 +182,9 @@ if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(
   const settings = readSettings(process.env);
   const manager = new SessionManager({ onEvent: logDeliveryFailures }); // SQLite file sessions.db in the current directory
   const mailer = createMailer({ smtpUrl: settings.smtpUrl, from: settings.mailFrom });
-  const server = createApp(manager, { appUrl: settings.appUrl, origin: settings.origin, mailer }).listen(settings.port, () => {
-    console.log(`Express example listening on http://localhost:${server.address().port} (links in mail: ${settings.appUrl})`);
+  const app = createApp(manager, { appUrl: settings.appUrl, origin: settings.origin, mailer, freshSeconds: settings.freshSeconds });
+  const server = app.listen(settings.port, settings.host, (error) => {
+    if (error) throw error;
+    console.log(listeningMessage("Express", settings.host, server.address().port, settings.appUrl));
   });
 }

@@ -1,11 +1,12 @@
 // A complete Hono app on session-manager (Node.js through @hono/node-server): HTML pages and a JSON API.
-// Run it with `npm run build && node examples/hono/server.mjs`, then open http://localhost:3000.
+// Run it with `npm run build && node examples/hono/server.mjs`, then open http://127.0.0.1:3000.
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { serve } from "@hono/node-server";
 import { Hono } from "hono";
-import { SessionManager, readSessionCookie } from "session-manager";
+import { SessionManager } from "session-manager";
 import {
+  changePasswordHandler,
   confirmEmailChangeHandler,
   emailChangeHandler,
   emailVerificationRequestHandler,
@@ -13,14 +14,19 @@ import {
   logoutHandler,
   passwordResetHandler,
   passwordResetRequestHandler,
+  reauthenticateHandler,
   registerHandler,
   requireUser,
+  revokeSessionHandler,
   sessionMiddleware,
+  sessionsHandler,
   verifyEmailHandler,
 } from "session-manager/hono";
 import { createMailer, isLoopback, logDeliveryFailures } from "../mail.mjs";
 import {
   checkInboxPage,
+  confirmPasswordPage,
+  flashOf,
   forgotPasswordPage,
   homePage,
   linkOutcomePage,
@@ -29,41 +35,80 @@ import {
   outboxRefusedPage,
   registerPage,
   resetPasswordPage,
+  securityPage,
+  SIGNED_IN_PAGE_HEADERS,
   TOKEN_PAGE_HEADERS,
 } from "../pages.mjs";
-import { readSettings } from "../settings.mjs";
+import { confirmPasswordHandlers, freshOptions, otherSessionCount, revokeOthersHandler, SECURITY_PAGE } from "../routes.mjs";
+import { listeningMessage, readSettings } from "../settings.mjs";
+
+const flash = (c) => flashOf((name) => c.req.query(name));
 
 /**
  * Builds the app around a SessionManager. `appUrl`: the absolute origin the links in mail point
  * at; `origin`: the public origin for the CSRF check, when the app runs behind a proxy;
- * `mailer`: from `createMailer()`.
+ * `mailer`: from `createMailer()`; `freshSeconds`: how long after the password was typed the
+ * security settings open without asking for it again.
  */
-export function createApp(manager, { appUrl, origin, mailer }) {
+export function createApp(manager, { appUrl, origin, mailer, freshSeconds = 600 }) {
   const app = new Hono();
   app.use(sessionMiddleware({ manager, origin }));
   const { sendEmail } = mailer;
   const devOutbox = mailer.outbox !== null;
   const signedIn = requireUser({ redirectTo: "/login" });
+  // The security settings and their forms: signed in, and the password typed within freshSeconds.
+  const fresh = requireUser(freshOptions(freshSeconds, SECURITY_PAGE));
+  const confirmHandler = confirmPasswordHandlers(reauthenticateHandler);
 
   // HTML pages: forms post here and are redirected on success and on failure.
-  app.get("/login", (c) => c.html(loginPage(c.req.query("error"), c.req.query("notice"))));
-  app.get("/register", (c) => c.html(registerPage(c.req.query("error"))));
-  app.post("/login", loginHandler({ redirectTo: "/", failureRedirectTo: "/login" }));
+  app.get("/login", (c) => c.html(loginPage(flash(c))));
+  app.get("/register", (c) => c.html(registerPage(flash(c))));
+  app.post("/login", loginHandler({ remember: "checkbox", redirectTo: "/", failureRedirectTo: "/login" }));
   app.post("/register", registerHandler({ redirectTo: "/", failureRedirectTo: "/register" }));
-  app.post("/logout", logoutHandler({ redirectTo: "/login" }));
+  app.post("/logout", logoutHandler({ redirectTo: "/login?notice=signed_out" }));
   app.get("/", signedIn, async (c) => {
     const sessions = await manager.listSessions(c.get("user").id);
-    const view = { notice: c.req.query("notice"), error: c.req.query("error"), devOutbox };
-    return c.html(homePage(c.get("user"), sessions, c.get("session").id, view));
+    // Pages shown only to a signed-in user are never cached (the Back button after signing out).
+    return c.html(homePage(c.get("user"), sessions, c.get("session").id, flash(c), { devOutbox }), 200, SIGNED_IN_PAGE_HEADERS);
   });
-  app.post("/sessions/revoke-others", signedIn, async (c) => {
-    await manager.revokeOtherSessions(readSessionCookie(c.req.header("cookie")));
-    return c.redirect("/", 303);
+
+  // Devices: sign out one by its session id (a form field), or every other one.
+  app.post("/sessions/revoke", signedIn, revokeSessionHandler({ redirectTo: "/?notice=device_signed_out", failureRedirectTo: "/" }));
+  app.post("/sessions/revoke-others", signedIn, async (c, next) => {
+    const count = await otherSessionCount(manager, c.get("user").id, c.get("session").id);
+    return revokeOthersHandler(revokeSessionHandler, count)(c, next);
   });
+
+  // Security settings, behind "confirm your password" once the sign-in is older than freshSeconds.
+  app.get(SECURITY_PAGE, fresh, (c) => c.html(securityPage(c.get("user"), flash(c), { freshSeconds }), 200, SIGNED_IN_PAGE_HEADERS));
+  app.post(
+    "/account/password",
+    fresh,
+    changePasswordHandler({ redirectTo: "/?notice=password_changed", failureRedirectTo: `${SECURITY_PAGE}?form=password` }),
+  );
+  // Email change: the new address gets a link; following it makes the change and tells the old address.
+  app.post(
+    "/account/email",
+    fresh,
+    emailChangeHandler({
+      sendEmail,
+      link: `${appUrl}/confirm-email`,
+      // The handler's own freshness rule (default 600 s), here the same window as the guard's.
+      fresh: freshSeconds,
+      redirectTo: "/?notice=email_change_sent",
+      failureRedirectTo: `${SECURITY_PAGE}?form=email`,
+    }),
+  );
+  app.get("/confirm-password", signedIn, (c) =>
+    c.html(confirmPasswordPage(c.get("user"), c.req.query("next"), flash(c), { freshSeconds }), 200, SIGNED_IN_PAGE_HEADERS),
+  );
+  app.post("/confirm-password", signedIn, (c, next) => confirmHandler(c.req.query("next"))(c, next));
+  app.get("/confirm-email", confirmEmailChangeHandler({ sendEmail, redirectTo: "/email-changed", failureRedirectTo: "/email-changed" }));
+  app.get("/email-changed", (c) => c.html(linkOutcomePage("Email address changed", "Your account has its new email address.", flash(c))));
 
   // Forgotten password: the request form, then the page the mailed link opens. Showing that
   // page spends nothing; its form posts the token with the new password.
-  app.get("/forgot-password", (c) => c.html(forgotPasswordPage(c.req.query("error"), { devOutbox })));
+  app.get("/forgot-password", (c) => c.html(forgotPasswordPage(flash(c), { devOutbox })));
   app.post(
     "/forgot-password",
     passwordResetRequestHandler({
@@ -74,7 +119,7 @@ export function createApp(manager, { appUrl, origin, mailer }) {
     }),
   );
   app.get("/forgot-password/sent", (c) => c.html(checkInboxPage({ devOutbox })));
-  app.get("/reset-password", (c) => c.html(resetPasswordPage(c.req.query("token"), c.req.query("error")), 200, TOKEN_PAGE_HEADERS));
+  app.get("/reset-password", (c) => c.html(resetPasswordPage(c.req.query("token"), flash(c)), 200, TOKEN_PAGE_HEADERS));
   app.post("/reset-password", passwordResetHandler({ redirectTo: "/login?notice=password_reset", failureRedirectTo: "/reset-password" }));
 
   // Email verification: the banner's button sends the link, which lands on GET /verify-email.
@@ -84,20 +129,7 @@ export function createApp(manager, { appUrl, origin, mailer }) {
     emailVerificationRequestHandler({ sendEmail, link: `${appUrl}/verify-email`, redirectTo: "/?notice=verification_sent" }),
   );
   app.get("/verify-email", verifyEmailHandler({ redirectTo: "/email-verified", failureRedirectTo: "/email-verified" }));
-  app.get("/email-verified", (c) =>
-    c.html(linkOutcomePage("Email address verified", "Your email address is verified.", c.req.query("error"))),
-  );
-
-  // Email change: the new address gets a link; following it makes the change and tells the old address.
-  app.post(
-    "/account/email",
-    signedIn,
-    emailChangeHandler({ sendEmail, link: `${appUrl}/confirm-email`, redirectTo: "/?notice=email_change_sent", failureRedirectTo: "/" }),
-  );
-  app.get("/confirm-email", confirmEmailChangeHandler({ sendEmail, redirectTo: "/email-changed", failureRedirectTo: "/email-changed" }));
-  app.get("/email-changed", (c) =>
-    c.html(linkOutcomePage("Email address changed", "Your account has its new email address.", c.req.query("error"))),
-  );
+  app.get("/email-verified", (c) => c.html(linkOutcomePage("Email address verified", "Your email address is verified.", flash(c))));
 
   if (devOutbox) {
     app.get("/dev/outbox", (c) => {
@@ -111,8 +143,9 @@ export function createApp(manager, { appUrl, origin, mailer }) {
   app.post("/api/register", registerHandler());
   app.post("/api/login", loginHandler());
   app.post("/api/logout", logoutHandler());
-  app.get("/api/me", requireUser(), (c) => c.json({ user: c.get("user") }));
-  app.get("/api/sessions", requireUser(), async (c) => c.json({ sessions: await manager.listSessions(c.get("user").id) }));
+  app.get("/api/me", requireUser(), (c) => c.json({ user: c.get("user") }, 200, SIGNED_IN_PAGE_HEADERS));
+  app.get("/api/sessions", requireUser(), sessionsHandler());
+  app.delete("/api/sessions/:id", requireUser(), revokeSessionHandler());
   return app;
 }
 
@@ -120,8 +153,8 @@ if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(
   const settings = readSettings(process.env);
   const manager = new SessionManager({ onEvent: logDeliveryFailures }); // SQLite file sessions.db in the current directory
   const mailer = createMailer({ smtpUrl: settings.smtpUrl, from: settings.mailFrom });
-  const app = createApp(manager, { appUrl: settings.appUrl, origin: settings.origin, mailer });
-  serve({ fetch: app.fetch, port: settings.port }, (info) => {
-    console.log(`Hono example listening on http://localhost:${info.port} (links in mail: ${settings.appUrl})`);
+  const app = createApp(manager, { appUrl: settings.appUrl, origin: settings.origin, mailer, freshSeconds: settings.freshSeconds });
+  serve({ fetch: app.fetch, port: settings.port, hostname: settings.host }, (info) => {
+    console.log(listeningMessage("Hono", settings.host, info.port, settings.appUrl));
   });
 }

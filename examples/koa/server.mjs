@@ -1,10 +1,11 @@
 // A complete Koa app on session-manager: HTML pages and a JSON API.
-// Run it with `npm run build && node examples/koa/server.mjs`, then open http://localhost:3000.
+// Run it with `npm run build && node examples/koa/server.mjs`, then open http://127.0.0.1:3000.
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import Koa from "koa";
-import { SessionManager, readSessionCookie } from "session-manager";
+import { SessionManager } from "session-manager";
 import {
+  changePasswordHandler,
   confirmEmailChangeHandler,
   emailChangeHandler,
   emailVerificationRequestHandler,
@@ -12,14 +13,19 @@ import {
   logoutHandler,
   passwordResetHandler,
   passwordResetRequestHandler,
+  reauthenticateHandler,
   registerHandler,
   requireUser,
+  revokeSessionHandler,
   sessionMiddleware,
+  sessionsHandler,
   verifyEmailHandler,
 } from "session-manager/koa";
 import { createMailer, isLoopback, logDeliveryFailures } from "../mail.mjs";
 import {
   checkInboxPage,
+  confirmPasswordPage,
+  flashOf,
   forgotPasswordPage,
   homePage,
   linkOutcomePage,
@@ -28,24 +34,66 @@ import {
   outboxRefusedPage,
   registerPage,
   resetPasswordPage,
+  securityPage,
+  SIGNED_IN_PAGE_HEADERS,
   TOKEN_PAGE_HEADERS,
 } from "../pages.mjs";
-import { readSettings } from "../settings.mjs";
+import { confirmPasswordHandlers, freshOptions, otherSessionCount, revokeOthersHandler, SECURITY_PAGE } from "../routes.mjs";
+import { listeningMessage, readSettings } from "../settings.mjs";
 
-// Koa has no router of its own; this one maps "METHOD /path" to a chain of middleware.
+/**
+ * Koa has no router of its own; this one maps "METHOD /path" to a chain of middleware. A path
+ * segment written `:name` matches any one segment and is put in `ctx.params`, where the
+ * adapter's handlers look for a route parameter (as @koa/router does).
+ */
 function router(routes) {
+  const patterns = Object.entries(routes).map(([route, chain]) => {
+    const [method, path] = route.split(" ");
+    return { method, segments: path.split("/"), chain };
+  });
   return async (ctx, next) => {
-    const chain = routes[`${ctx.method} ${ctx.path}`];
-    if (chain === undefined) return next();
-    const run = (index) => chain[index]?.(ctx, () => run(index + 1));
-    await run(0);
+    const segments = ctx.path.split("/");
+    for (const { method, segments: pattern, chain } of patterns) {
+      if (method !== ctx.method || pattern.length !== segments.length) continue;
+      const params = {};
+      const matches = pattern.every((part, index) => {
+        if (!part.startsWith(":")) return part === segments[index];
+        const value = decodeSegment(segments[index]);
+        if (value === null) return false;
+        params[part.slice(1)] = value;
+        return true;
+      });
+      if (!matches) continue;
+      ctx.params = params;
+      const run = (index) => chain[index]?.(ctx, () => run(index + 1));
+      return run(0);
+    }
+    return next();
   };
+}
+
+// A path segment with its %-escapes decoded; null when empty or malformed (no match, not a 500).
+function decodeSegment(segment) {
+  if (segment === "") return null;
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return null;
+  }
 }
 
 function html(render) {
   return (ctx) => {
     ctx.type = "html";
     ctx.body = render(ctx);
+  };
+}
+
+// Pages shown only to a signed-in user: never cached (the Back button after signing out).
+function signedInPage(render) {
+  return (ctx) => {
+    ctx.set(SIGNED_IN_PAGE_HEADERS);
+    return html(render)(ctx);
   };
 }
 
@@ -57,45 +105,79 @@ function tokenPage(middleware) {
   };
 }
 
+const flash = (ctx) => flashOf((name) => ctx.query[name]);
+
 /**
  * Builds the app around a SessionManager. `appUrl`: the absolute origin the links in mail point
  * at; `origin`: the public origin for the CSRF check, when the app runs behind a proxy;
- * `mailer`: from `createMailer()`.
+ * `mailer`: from `createMailer()`; `freshSeconds`: how long after the password was typed the
+ * security settings open without asking for it again.
  */
-export function createApp(manager, { appUrl, origin, mailer }) {
+export function createApp(manager, { appUrl, origin, mailer, freshSeconds = 600 }) {
   const app = new Koa();
   app.use(sessionMiddleware({ manager, origin }));
   const { sendEmail } = mailer;
   const devOutbox = mailer.outbox !== null;
   const signedIn = requireUser({ redirectTo: "/login" });
+  // The security settings and their forms: signed in, and the password typed within freshSeconds.
+  const fresh = requireUser(freshOptions(freshSeconds, SECURITY_PAGE));
+  const confirmHandler = confirmPasswordHandlers(reauthenticateHandler);
   const routes = {
     // HTML pages: forms post here and are redirected on success and on failure.
-    "GET /login": [html((ctx) => loginPage(ctx.query.error, ctx.query.notice))],
-    "GET /register": [html((ctx) => registerPage(ctx.query.error))],
-    "POST /login": [loginHandler({ redirectTo: "/", failureRedirectTo: "/login" })],
+    "GET /login": [html((ctx) => loginPage(flash(ctx)))],
+    "GET /register": [html((ctx) => registerPage(flash(ctx)))],
+    "POST /login": [loginHandler({ remember: "checkbox", redirectTo: "/", failureRedirectTo: "/login" })],
     "POST /register": [registerHandler({ redirectTo: "/", failureRedirectTo: "/register" })],
-    "POST /logout": [logoutHandler({ redirectTo: "/login" })],
+    "POST /logout": [logoutHandler({ redirectTo: "/login?notice=signed_out" })],
     "GET /": [
       signedIn,
       async (ctx) => {
         const sessions = await manager.listSessions(ctx.state.user.id);
-        const view = { notice: ctx.query.notice, error: ctx.query.error, devOutbox };
+        ctx.set(SIGNED_IN_PAGE_HEADERS);
         ctx.type = "html";
-        ctx.body = homePage(ctx.state.user, sessions, ctx.state.session.id, view);
-      },
-    ],
-    "POST /sessions/revoke-others": [
-      signedIn,
-      async (ctx) => {
-        await manager.revokeOtherSessions(readSessionCookie(ctx.get("cookie")));
-        ctx.status = 303;
-        ctx.redirect("/");
+        ctx.body = homePage(ctx.state.user, sessions, ctx.state.session.id, flash(ctx), { devOutbox });
       },
     ],
 
+    // Devices: sign out one by its session id (a form field), or every other one.
+    "POST /sessions/revoke": [signedIn, revokeSessionHandler({ redirectTo: "/?notice=device_signed_out", failureRedirectTo: "/" })],
+    "POST /sessions/revoke-others": [
+      signedIn,
+      async (ctx, next) => {
+        const count = await otherSessionCount(manager, ctx.state.user.id, ctx.state.session.id);
+        return revokeOthersHandler(revokeSessionHandler, count)(ctx, next);
+      },
+    ],
+
+    // Security settings, behind "confirm your password" once the sign-in is older than freshSeconds.
+    [`GET ${SECURITY_PAGE}`]: [fresh, signedInPage((ctx) => securityPage(ctx.state.user, flash(ctx), { freshSeconds }))],
+    "POST /account/password": [
+      fresh,
+      changePasswordHandler({ redirectTo: "/?notice=password_changed", failureRedirectTo: `${SECURITY_PAGE}?form=password` }),
+    ],
+    // Email change: the new address gets a link; following it makes the change and tells the old address.
+    "POST /account/email": [
+      fresh,
+      emailChangeHandler({
+        sendEmail,
+        link: `${appUrl}/confirm-email`,
+        // The handler's own freshness rule (default 600 s), here the same window as the guard's.
+        fresh: freshSeconds,
+        redirectTo: "/?notice=email_change_sent",
+        failureRedirectTo: `${SECURITY_PAGE}?form=email`,
+      }),
+    ],
+    "GET /confirm-password": [
+      signedIn,
+      signedInPage((ctx) => confirmPasswordPage(ctx.state.user, ctx.query.next, flash(ctx), { freshSeconds })),
+    ],
+    "POST /confirm-password": [signedIn, (ctx, next) => confirmHandler(ctx.query.next)(ctx, next)],
+    "GET /confirm-email": [confirmEmailChangeHandler({ sendEmail, redirectTo: "/email-changed", failureRedirectTo: "/email-changed" })],
+    "GET /email-changed": [html((ctx) => linkOutcomePage("Email address changed", "Your account has its new email address.", flash(ctx)))],
+
     // Forgotten password: the request form, then the page the mailed link opens. Showing that
     // page spends nothing; its form posts the token with the new password.
-    "GET /forgot-password": [html((ctx) => forgotPasswordPage(ctx.query.error, { devOutbox }))],
+    "GET /forgot-password": [html((ctx) => forgotPasswordPage(flash(ctx), { devOutbox }))],
     "POST /forgot-password": [
       passwordResetRequestHandler({
         sendEmail,
@@ -105,7 +187,7 @@ export function createApp(manager, { appUrl, origin, mailer }) {
       }),
     ],
     "GET /forgot-password/sent": [html(() => checkInboxPage({ devOutbox }))],
-    "GET /reset-password": [tokenPage(html((ctx) => resetPasswordPage(ctx.query.token, ctx.query.error)))],
+    "GET /reset-password": [tokenPage(html((ctx) => resetPasswordPage(ctx.query.token, flash(ctx))))],
     "POST /reset-password": [passwordResetHandler({ redirectTo: "/login?notice=password_reset", failureRedirectTo: "/reset-password" })],
 
     // Email verification: the banner's button sends the link, which lands on GET /verify-email.
@@ -114,24 +196,21 @@ export function createApp(manager, { appUrl, origin, mailer }) {
       emailVerificationRequestHandler({ sendEmail, link: `${appUrl}/verify-email`, redirectTo: "/?notice=verification_sent" }),
     ],
     "GET /verify-email": [verifyEmailHandler({ redirectTo: "/email-verified", failureRedirectTo: "/email-verified" })],
-    "GET /email-verified": [html((ctx) => linkOutcomePage("Email address verified", "Your email address is verified.", ctx.query.error))],
-
-    // Email change: the new address gets a link; following it makes the change and tells the old address.
-    "POST /account/email": [
-      signedIn,
-      emailChangeHandler({ sendEmail, link: `${appUrl}/confirm-email`, redirectTo: "/?notice=email_change_sent", failureRedirectTo: "/" }),
-    ],
-    "GET /confirm-email": [confirmEmailChangeHandler({ sendEmail, redirectTo: "/email-changed", failureRedirectTo: "/email-changed" })],
-    "GET /email-changed": [
-      html((ctx) => linkOutcomePage("Email address changed", "Your account has its new email address.", ctx.query.error)),
-    ],
+    "GET /email-verified": [html((ctx) => linkOutcomePage("Email address verified", "Your email address is verified.", flash(ctx)))],
 
     // JSON API.
     "POST /api/register": [registerHandler()],
     "POST /api/login": [loginHandler()],
     "POST /api/logout": [logoutHandler()],
-    "GET /api/me": [requireUser(), (ctx) => void (ctx.body = { user: ctx.state.user })],
-    "GET /api/sessions": [requireUser(), async (ctx) => void (ctx.body = { sessions: await manager.listSessions(ctx.state.user.id) })],
+    "GET /api/me": [
+      requireUser(),
+      (ctx) => {
+        ctx.set(SIGNED_IN_PAGE_HEADERS);
+        ctx.body = { user: ctx.state.user };
+      },
+    ],
+    "GET /api/sessions": [requireUser(), sessionsHandler()],
+    "DELETE /api/sessions/:id": [requireUser(), revokeSessionHandler()],
   };
   if (devOutbox) {
     routes["GET /dev/outbox"] = [
@@ -153,7 +232,8 @@ if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(
   const settings = readSettings(process.env);
   const manager = new SessionManager({ onEvent: logDeliveryFailures }); // SQLite file sessions.db in the current directory
   const mailer = createMailer({ smtpUrl: settings.smtpUrl, from: settings.mailFrom });
-  const server = createApp(manager, { appUrl: settings.appUrl, origin: settings.origin, mailer }).listen(settings.port, () => {
-    console.log(`Koa example listening on http://localhost:${server.address().port} (links in mail: ${settings.appUrl})`);
+  const app = createApp(manager, { appUrl: settings.appUrl, origin: settings.origin, mailer, freshSeconds: settings.freshSeconds });
+  const server = app.listen(settings.port, settings.host, () => {
+    console.log(listeningMessage("Koa", settings.host, server.address().port, settings.appUrl));
   });
 }

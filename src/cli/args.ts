@@ -1,6 +1,14 @@
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { commandHelp, globalHelp } from "./help.js";
-import { COMMANDS, DEFAULT_BATCH_SIZE, GLOBAL_OPTIONS, MAX_BATCH_SIZE, isCommandName, type CommandName } from "./spec.js";
+import {
+  COMMANDS,
+  DEFAULT_BATCH_SIZE,
+  GLOBAL_OPTIONS,
+  MAX_BATCH_SIZE,
+  SESSION_ID_PREFIX,
+  isCommandName,
+  type CommandName,
+} from "./spec.js";
 
 /** What the command line asks for. */
 export type CommandLine =
@@ -9,7 +17,7 @@ export type CommandLine =
   | {
       kind: "run";
       command: CommandName;
-      /** The positional arguments, in the order of the command's `args`. */
+      /** The positional arguments, in the order of the command's `args`, then any of its `optionalArgs`. */
       args: string[];
       database: string | undefined;
       tablePrefix: string | undefined;
@@ -18,6 +26,8 @@ export type CommandLine =
       email: string | undefined;
       /** `reset-link --link`, checked: an absolute http(s) URL without a `token` parameter. */
       link: URL | undefined;
+      /** `list-sessions --json`. */
+      json: boolean;
     };
 
 /** A command line that does not fit the usage; exits with 2. */
@@ -37,9 +47,14 @@ export class UsageError extends Error {
  */
 export function parseCommandLine(argv: readonly string[]): CommandLine {
   // A lenient first pass finds the command, whose own options decide how the rest is parsed.
+  const everyOption = Object.assign(
+    {},
+    GLOBAL_OPTIONS,
+    ...Object.values(COMMANDS).map((spec) => spec.options),
+  ) as ParseArgsConfig["options"];
   const loose = parseArgs({
     args: [...argv],
-    options: Object.assign({}, GLOBAL_OPTIONS, ...Object.values(COMMANDS).map((spec) => spec.options)) as ParseArgsConfig["options"],
+    options: everyOption,
     strict: false,
     allowPositionals: true,
     tokens: true,
@@ -49,26 +64,40 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
   if (name === "help") return helpFor(loose.positionals[1]);
   if (name !== undefined && !isCommandName(name)) throw new UsageError(`unknown command "${name}"`, null);
   const command = name ?? null;
-  if (loose.values["help"] === true) return { kind: "help", text: command === null ? globalHelp() : commandHelp(command) };
-  if (loose.values["version"] === true) return { kind: "version" };
+  // Only a flag on its own counts: "-hQ2x…" is a session id starting with a dash, not -h.
+  const flag = (flagName: string): boolean =>
+    loose.tokens.some((token) => token.kind === "option" && token.name === flagName && argv[token.index] === token.rawName);
+  if (flag("help")) return { kind: "help", text: command === null ? globalHelp() : commandHelp(command) };
+  if (flag("version")) return { kind: "version" };
   if (command === null) throw new UsageError("missing command", null);
 
   const spec = COMMANDS[command];
   const options = { ...GLOBAL_OPTIONS, ...spec.options };
   for (const token of loose.tokens) {
     if (token.kind === "option" && !Object.hasOwn(options, token.name)) {
-      throw new UsageError(`unknown option "${token.rawName}"`, command);
+      // A known option of another command is a misplaced option, not a session id.
+      const hint = Object.hasOwn(everyOption!, token.name) ? "" : dashedIdHint(command, argv[token.index]);
+      throw new UsageError(`unknown option "${token.rawName}"${hint}`, command);
     }
   }
   const rest = [...argv];
   rest.splice(first!.index, 1);
   const parsed = strictParse(rest, options, command);
   const args = parsed.positionals;
+  const most = spec.args.length + (spec.optionalArgs?.length ?? 0);
   if (args.length < spec.args.length) throw new UsageError(`missing ${spec.args[args.length]}`, command);
-  if (args.length > spec.args.length) throw new UsageError(`unexpected argument "${args[spec.args.length]}"`, command);
+  if (args.length > most) throw new UsageError(`unexpected argument "${args[most]}"`, command);
+  if (command === "revoke" && args[1] !== undefined && [...args[1]].length < SESSION_ID_PREFIX) {
+    throw new UsageError(
+      `SESSION_ID must be at least ${SESSION_ID_PREFIX} characters of a session id, as list-sessions prints it`,
+      command,
+    );
+  }
   const values: Record<string, string | boolean | undefined> = parsed.values;
-  for (const [option, { value, required }] of Object.entries(spec.options)) {
-    if (required === true && values[option] === undefined) throw new UsageError(`missing --${option} ${value}`, command);
+  for (const [name, option] of Object.entries(spec.options)) {
+    if (option.type === "string" && option.required === true && values[name] === undefined) {
+      throw new UsageError(`missing --${name} ${option.value}`, command);
+    }
   }
   const link = stringOption(values, "link", command);
   return {
@@ -80,7 +109,17 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
     batchSize: batchSize(stringOption(values, "batch-size", command), command),
     email: stringOption(values, "email", command),
     link: link === undefined ? undefined : linkUrl(link, command),
+    json: values["json"] === true,
   };
+}
+
+/**
+ * Session ids are base64url, so one in 64 starts with "-" and reads as an option: for `revoke`,
+ * an unknown "option" that looks like an id gets told where ids that start with a dash go.
+ */
+function dashedIdHint(command: CommandName, arg: string | undefined): string {
+  if (command !== "revoke" || arg === undefined || !new RegExp(`^-[A-Za-z0-9_-]{${SESSION_ID_PREFIX - 1},}$`).test(arg)) return "";
+  return `; if ${arg} is a session id, put it after --: session-manager revoke USERNAME -- ${arg}`;
 }
 
 function strictParse(

@@ -11,15 +11,26 @@ const GLOBAL_OPTION_HELP = [
 /** The one-line synopsis of a command, or of the whole program. */
 export function usageLine(command: CommandName | null): string {
   if (command === null) return `usage: ${BIN} <command> [options]  (commands: ${Object.keys(COMMANDS).join(", ")})`;
-  const options = Object.entries(COMMANDS[command].options);
-  const required = options.filter(([, option]) => option.required === true).map(([name, option]) => `--${name} ${option.value}`);
-  const optional = options.filter(([, option]) => option.required !== true).map(([name, option]) => `[--${name} ${option.value}]`);
-  return `usage: ${BIN} ${[command, ...COMMANDS[command].args, ...required, "[--database URL]", ...optional].join(" ")}`;
+  const spec = COMMANDS[command];
+  const options = Object.entries(spec.options).map(([name, option]) => ({
+    text: option.type === "string" ? `--${name} ${option.value}` : `--${name}`,
+    required: option.type === "string" && option.required === true,
+  }));
+  const required = options.filter((option) => option.required).map((option) => option.text);
+  const optional = options.filter((option) => !option.required).map((option) => `[${option.text}]`);
+  const args = [...spec.args, ...(spec.optionalArgs ?? []).map((arg) => `[${arg}]`)];
+  return `usage: ${BIN} ${[command, ...args, ...required, "[--database URL]", ...optional].join(" ")}`;
+}
+
+/** A command with its arguments, as the command list of the global help shows it: `revoke USERNAME [SESSION_ID]`. */
+function synopsis(command: CommandName): string {
+  const spec = COMMANDS[command];
+  return [command, ...spec.args, ...(spec.optionalArgs ?? []).map((arg) => `[${arg}]`)].join(" ");
 }
 
 /** The help of the whole program. */
 export function globalHelp(): string {
-  const names = (Object.keys(COMMANDS) as CommandName[]).map((name) => [name, ...COMMANDS[name].args].join(" "));
+  const names = (Object.keys(COMMANDS) as CommandName[]).map(synopsis);
   const width = Math.max(24, ...names.map((name) => name.length + 2));
   const commands = (Object.keys(COMMANDS) as CommandName[]).map((name, i) => `  ${names[i]!.padEnd(width)}${COMMANDS[name].summary}`);
   return [

@@ -3,7 +3,9 @@ import { parseCommandLine, UsageError, type CommandLine } from "./args.js";
 import { usageLine } from "./help.js";
 import type { CommandName } from "./spec.js";
 import type { CommandContext } from "./commands/context.js";
-import { InterruptedError, type CliIo } from "./io.js";
+import { describeDatabaseError } from "./database-errors.js";
+import { databaseSecrets, databaseUrlProblem } from "./database-url.js";
+import { CliError, InterruptedError, type CliIo } from "./io.js";
 
 export type { CliIo, CliInput, CliOutput } from "./io.js";
 
@@ -55,27 +57,41 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     io.stdout.write(`${io.version ?? "unknown"}\n`);
     return EXIT_OK;
   }
+  const fromEnv = nonEmpty(io.env["SESSION_DATABASE_URL"]);
   const context: CommandContext = {
     io,
     args: commandLine.args,
-    database: commandLine.database ?? nonEmpty(io.env["SESSION_DATABASE_URL"]) ?? "sqlite:sessions.db",
+    database: commandLine.database ?? fromEnv ?? "sqlite:sessions.db",
     tablePrefix: commandLine.tablePrefix ?? nonEmpty(io.env["SESSION_TABLE_PREFIX"]) ?? "",
     batchSize: commandLine.batchSize,
     email: commandLine.email,
     link: commandLine.link,
+    json: commandLine.json,
   };
   try {
+    const problem = databaseUrlProblem(context.database, commandLine.database === undefined ? "SESSION_DATABASE_URL" : "--database");
+    if (problem !== null) throw new CliError(problem);
     const command = await RUNNERS[commandLine.command]();
     await command(context);
     return EXIT_OK;
   } catch (error) {
     if (error instanceof InterruptedError) return EXIT_INTERRUPTED;
-    return reportError(io, error);
+    return reportError(io, error, context.database);
   }
 }
 
-function reportError(io: CliIo, error: unknown): number {
-  io.stderr.write(`error: ${describeError(error)}\n`);
+/**
+ * Writes the one `error:` line. A failure to reach the database is described with its redacted
+ * URL and the likely fix. Any other message comes from elsewhere (a driver, the server), so the
+ * URL's password is struck from it, should it ever quote one.
+ */
+function reportError(io: CliIo, error: unknown, database?: string): number {
+  const described = database === undefined ? null : describeDatabaseError(error, database);
+  let line = described ?? describeError(error);
+  if (described === null && database !== undefined) {
+    for (const secret of databaseSecrets(database)) line = line.split(secret).join("***");
+  }
+  io.stderr.write(`error: ${line}\n`);
   return EXIT_ERROR;
 }
 

@@ -3,18 +3,22 @@
 /** The subcommands of `session-manager`. */
 export type CommandName = "migrate" | "create-user" | "delete-user" | "list-sessions" | "revoke" | "reset-link" | "cleanup";
 
-/** An option of one command, taking a value. */
-export interface OptionSpec {
-  readonly type: "string";
-  /** The value's name in usage lines: `--link URL`. */
-  readonly value: string;
-  /** A required option is shown without brackets, and its absence is a usage error. */
-  readonly required?: boolean;
-}
+/** An option of one command: one taking a value, or a flag. */
+export type OptionSpec =
+  | {
+      readonly type: "string";
+      /** The value's name in usage lines: `--link URL`. */
+      readonly value: string;
+      /** A required option is shown without brackets, and its absence is a usage error. */
+      readonly required?: boolean;
+    }
+  | { readonly type: "boolean" };
 
 export interface CommandSpec {
   /** Positional argument names, all required. */
   readonly args: readonly string[];
+  /** Positional arguments that may follow the required ones, in this order. */
+  readonly optionalArgs?: readonly string[];
   readonly summary: string;
   readonly description: string;
   /** Options of this command only, besides the global ones. */
@@ -26,6 +30,8 @@ export interface CommandSpec {
 export const BIN = "session-manager";
 export const DEFAULT_BATCH_SIZE = 1000;
 export const MAX_BATCH_SIZE = 100_000;
+/** `list-sessions` shows this much of each session id, and `revoke` takes a prefix at least this long. */
+export const SESSION_ID_PREFIX = 8;
 
 export const COMMANDS: Readonly<Record<CommandName, CommandSpec>> = {
   migrate: {
@@ -68,19 +74,27 @@ export const COMMANDS: Readonly<Record<CommandName, CommandSpec>> = {
     args: ["USERNAME"],
     summary: "show a user's live sessions",
     description:
-      "Shows the user's live sessions, newest first: the start of the session id, when it was\n" +
-      "created, last seen and when it expires (UTC), its IP address and user agent.",
-    options: {},
-    optionHelp: [],
-    examples: [`${BIN} list-sessions alice`],
+      `Shows the user's live sessions, newest first: the first ${SESSION_ID_PREFIX} characters of the session id\n` +
+      "(enough for revoke), when it was created, last seen and when it expires (UTC), its IP address\n" +
+      "and user agent. With --json, prints a JSON array instead: each session with its full id, the\n" +
+      "times in ISO 8601, when its user last entered the password (authenticatedAt) and whether its\n" +
+      "cookie outlives the browser session (persistent); never a token.",
+    options: { json: { type: "boolean" } },
+    optionHelp: ["  --json                  print the sessions as a JSON array, with full ids"],
+    examples: [`${BIN} list-sessions alice`, `${BIN} list-sessions alice --json | jq -r '.[].id'`],
   },
   revoke: {
     args: ["USERNAME"],
-    summary: "end every session of a user",
-    description: "Ends every session of the user, signing it out everywhere. The account stays.",
+    optionalArgs: ["SESSION_ID"],
+    summary: "end every session of a user, or one",
+    description:
+      "Ends every session of the user, signing it out everywhere; with SESSION_ID, ends only that\n" +
+      "session. SESSION_ID is the id as list-sessions prints it: the full id, or its first\n" +
+      `${SESSION_ID_PREFIX} characters or more, which must match exactly one live session of the user. An id\n` +
+      'that starts with "-" goes after "--". The account stays.',
     options: {},
     optionHelp: [],
-    examples: [`${BIN} revoke alice`],
+    examples: [`${BIN} revoke alice`, `${BIN} revoke alice 9f2c41d0`, `${BIN} revoke alice -- -Jq7TbZw`],
   },
   "reset-link": {
     args: ["USERNAME_OR_EMAIL"],

@@ -24,6 +24,7 @@ import {
   type ResolvedHandlerOptions,
   type ResolvedMiddlewareOptions,
 } from "./middleware-options.js";
+import { boundMiddleware } from "./middleware.js";
 import type { HttpResult, RequestReader } from "./request.js";
 
 /**
@@ -69,19 +70,22 @@ export function resolveRequireUser(options: RequireUserOptions = {}): ResolvedRe
 /**
  * What `requireUser` answers instead of letting the request through, or null to let it through:
  * 401 (or 303) when anonymous, and with `fresh`, 403 `reauthentication_required` (or 303) when
- * the password was last presented for this session longer ago, by the manager's clock.
+ * the password was last presented for this session longer ago, by the manager's clock. Throws,
+ * naming the fix, when `sessionMiddleware()` did not run for the request.
  */
-export function refusal<R>(
-  guard: ResolvedRequireUser,
-  options: ResolvedMiddlewareOptions,
-  reader: RequestReader<R>,
-  req: R,
-): HttpResult | null {
+export function refusal<R extends object>(guard: ResolvedRequireUser, name: string, reader: RequestReader<R>, req: R): HttpResult | null {
   const session = reader.session(req);
+  // The common case, a signed-in request without a freshness rule, needs nothing more.
+  if (session !== null && guard.freshMs === null && reader.user(req) !== null) return null;
+  const options = boundMiddleware(req, name);
   if (session === null || reader.user(req) === null) return guard.anonymous;
   if (guard.freshMs === null) return null;
-  const age = options.manager[currentTime]() - session.authenticatedAt.getTime();
-  return age > guard.freshMs ? guard.stale : null;
+  return isFresh(options, session, guard.freshMs) ? null : guard.stale;
+}
+
+/** True when the password was presented for the session within `freshMs`, by the manager's clock. */
+export function isFresh(options: ResolvedMiddlewareOptions, session: Session, freshMs: number): boolean {
+  return options.manager[currentTime]() - session.authenticatedAt.getTime() <= freshMs;
 }
 
 /**

@@ -35,8 +35,11 @@ import type { HttpResult, RequestReader } from "./request.js";
 /** A handler's logic with its own options bound: what an adapter runs for one request. */
 export type Flow = <R extends object>(options: ResolvedMiddlewareOptions, reader: RequestReader<R>, req: R) => Promise<HttpResult>;
 
-/** `requireUser`'s check with its options bound: the answer refusing the request, or null to let it through. */
-export type Guard = <R extends object>(options: ResolvedMiddlewareOptions, reader: RequestReader<R>, req: R) => HttpResult | null;
+/**
+ * `requireUser`'s check with its options bound: the answer refusing the request, or null to let
+ * it through. Throws when `sessionMiddleware()` did not run for the request.
+ */
+export type Guard = <R extends object>(reader: RequestReader<R>, req: R) => HttpResult | null;
 
 type PlainFlow = <R>(
   options: ResolvedMiddlewareOptions,
@@ -95,7 +98,7 @@ export const flows = {
 };
 
 /** `requireUser`'s check, its options checked once. */
-export function guard(options: RequireUserOptions): Guard {
+export function guard(options: RequireUserOptions, name = "requireUser"): Guard {
   const resolved: ResolvedRequireUser = resolveRequireUser(options);
-  return (middleware, reader, req) => refusal(resolved, middleware, reader, req);
+  return (reader, req) => refusal(resolved, name, reader, req);
 }

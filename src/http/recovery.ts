@@ -1,8 +1,9 @@
 import { InvalidOptionsError } from "../errors.js";
-import { changeEmail, currentTime, emitAuthEvent, limitAddress } from "../internal.js";
+import { changeEmail, emitAuthEvent, limitAddress } from "../internal.js";
 import type { EmailToken } from "../recovery.js";
 import type { SessionManager } from "../session-manager.js";
 import type { User } from "../types.js";
+import { isFresh } from "./account.js";
 import { readBodyFields } from "./body-fields.js";
 import { FORBIDDEN, isRefusedByCsrf } from "./csrf.js";
 import { clearing, failure, hasCode, isFields, requestFields, retryAfter, serializeUser, tooManyRequests } from "./handlers.js";
@@ -155,7 +156,7 @@ export async function passwordResetRequest<R>(
   reader: RequestReader<R>,
   req: R,
 ): Promise<HttpResult> {
-  if (options.csrf && isRefusedByCsrf(options, reader, req)) return FORBIDDEN;
+  if (options.csrf && isRefusedByCsrf(options, reader, req)) return CROSS_SITE;
   const fields = requestFields(mail.handler, await readBodyFields(reader as RequestReader<unknown>, req, ["identifier"]));
   if (!isFields(fields)) return withNoReferrer(fields);
   const manager = options.manager;
@@ -181,7 +182,7 @@ export async function passwordReset<R>(
   req: R,
 ): Promise<HttpResult> {
   if (reader.method(req) !== "POST") return METHOD_NOT_ALLOWED;
-  if (options.csrf && isRefusedByCsrf(options, reader, req)) return FORBIDDEN;
+  if (options.csrf && isRefusedByCsrf(options, reader, req)) return CROSS_SITE;
   const fields = requestFields(handler, await readBodyFields(reader as RequestReader<unknown>, req, ["token", "password"]));
   if (!isFields(fields)) return withNoReferrer(fields);
   const cookie = clearing(options, reader, req, true);
@@ -246,9 +247,7 @@ export async function emailChange<R>(
   const user = reader.user(req);
   const session = reader.session(req);
   if (user === null || session === null) return failure(mail.handler, 401, "unauthorized", []);
-  if (options.manager[currentTime]() - session.authenticatedAt.getTime() > freshMs) {
-    return failure(mail.handler, 403, "reauthentication_required", []);
-  }
+  if (!isFresh(options, session, freshMs)) return failure(mail.handler, 403, "reauthentication_required", []);
   const fields = requestFields(mail.handler, await readBodyFields(reader as RequestReader<unknown>, req, ["email"]));
   if (!isFields(fields)) return fields;
   let issued: EmailToken;
@@ -298,7 +297,7 @@ async function tokenOf<R>(
     return token === undefined ? withNoReferrer(failure(handler, 400, "invalid_token", [])) : token;
   }
   if (method !== "POST") return METHOD_NOT_ALLOWED;
-  if (options.csrf && isRefusedByCsrf(options, reader, req)) return FORBIDDEN;
+  if (options.csrf && isRefusedByCsrf(options, reader, req)) return CROSS_SITE;
   const fields = requestFields(handler, await readBodyFields(reader as RequestReader<unknown>, req, ["token"]));
   return isFields(fields) ? fields.token : withNoReferrer(fields);
 }
@@ -324,11 +323,13 @@ function success(handler: ResolvedHandlerOptions, user: User, headers: ReadonlyA
   return { status: 200, headers: [...headers, ["Cache-Control", "no-store"]], body: { user: serializeUser(user) } };
 }
 
+// Refusals carry Referrer-Policy like every other answer of these handlers: the URL they answer may hold a token.
 const METHOD_NOT_ALLOWED: HttpResult = Object.freeze({
   status: 405,
-  headers: Object.freeze([["Allow", "POST"] as const]),
+  headers: Object.freeze([["Allow", "POST"] as const, NO_REFERRER]),
   body: Object.freeze({ error: "method_not_allowed" }),
 });
+const CROSS_SITE: HttpResult = Object.freeze({ ...FORBIDDEN, headers: Object.freeze([...FORBIDDEN.headers, NO_REFERRER]) });
 
 function withNoReferrer(result: HttpResult): HttpResult {
   return { ...result, headers: [...result.headers, NO_REFERRER] };

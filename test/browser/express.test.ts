@@ -1,91 +1,33 @@
-import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { chromium, type Browser, type Page } from "playwright-core";
-import { describeSkipped } from "../setup/databases";
+import type { Browser, Page } from "playwright-core";
+import { describeWithChromium, escapeRegExp, launchChromium, registerUser, startExample, type RunningExample } from "./example";
 import { SmtpInbox } from "./smtp-inbox";
 
-// Debian's Chromium only: this test never downloads a browser.
-const CHROMIUM = "/usr/bin/chromium";
-const ROOT = resolve(__dirname, "../..");
-const EXAMPLE = join(ROOT, "examples/express/server.mjs");
-
-function describeWithChromium(title: string, suite: () => void): void {
-  if (existsSync(CHROMIUM)) describe(title, suite);
-  else describeSkipped(title, `${CHROMIUM} not found (install Debian's chromium package; .ci/run does)`);
-}
-
-/** A port free a moment ago: the example builds its mail links from PORT, so it cannot take port 0. */
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  probe.listen(0);
-  await once(probe, "listening");
-  const { port } = probe.address() as AddressInfo;
-  await new Promise((resolveClose) => probe.close(resolveClose));
-  return port;
-}
-
-/** Starts the example and resolves to its base URL once it listens; retries when another process took the port meanwhile. */
-async function startExample(cwd: string, env: NodeJS.ProcessEnv): Promise<{ server: ChildProcess; baseUrl: string }> {
-  for (let attempt = 1; ; attempt++) {
-    const port = await freePort();
-    const server = spawn(process.execPath, [EXAMPLE], { cwd, env: { ...env, PORT: String(port) }, stdio: ["ignore", "pipe", "pipe"] });
-    try {
-      const baseUrl = await new Promise<string>((resolveUrl, reject) => {
-        let output = "";
-        server.stdout.on("data", (chunk: Buffer) => {
-          output += chunk.toString();
-          const match = /http:\/\/localhost:\d+/.exec(output);
-          if (match) resolveUrl(match[0]);
-        });
-        server.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
-        server.on("exit", (code) => reject(new Error(`example exited with ${code}: ${output}`)));
-      });
-      return { server, baseUrl };
-    } catch (error) {
-      if (attempt < 3 && String(error).includes("EADDRINUSE")) continue;
-      throw error;
-    }
-  }
-}
-
 describeWithChromium("Express example in Chromium", () => {
-  let server: ChildProcess;
+  let example: RunningExample;
   let baseUrl: string;
   let browser: Browser;
-  let cwd: string;
   const inbox = new SmtpInbox();
 
   beforeAll(async () => {
-    if (!existsSync(join(ROOT, "dist/esm/adapters/express/index.js"))) {
-      throw new Error("the example imports the built package: run `npm run build` first");
-    }
-    // The example keeps sessions.db in its working directory: a fresh one per run. Its mail goes
-    // through nodemailer to a real SMTP server on this machine.
-    cwd = mkdtempSync(join(tmpdir(), "session-manager-browser-"));
+    // The example's mail goes through nodemailer to a real SMTP server on this machine.
     const smtpUrl = await inbox.start();
-    const env: NodeJS.ProcessEnv = { ...process.env, SMTP_URL: smtpUrl };
-    delete env.APP_URL;
-    ({ server, baseUrl } = await startExample(cwd, env));
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-    });
+    example = await startExample({ SMTP_URL: smtpUrl });
+    baseUrl = example.baseUrl;
+    browser = await launchChromium();
   });
 
   afterAll(async () => {
     await browser?.close();
-    server?.kill();
+    await example?.stop();
     await inbox.stop();
-    if (cwd) rmSync(cwd, { recursive: true, force: true });
   });
 
-  it("registers, signs in, shows the protected page, hides the cookie from scripts and signs out", async () => {
+  it("registers, signs in, shows the protected page, hides the cookie from scripts, signs out, and Back does not show the page again", async () => {
     const context = await browser.newContext();
+    context.setDefaultTimeout(10_000);
     const page = await context.newPage();
     const username = `browser_${Date.now()}`;
 
@@ -99,7 +41,8 @@ describeWithChromium("Express example in Chromium", () => {
     expect(await page.textContent("#welcome")).toContain(username);
 
     // Sign out, then sign in again through the login form.
-    await Promise.all([page.waitForURL(`${baseUrl}/login`), page.click("button:text-is('Sign out')")]);
+    await Promise.all([page.waitForURL(`${baseUrl}/login?notice=signed_out`), page.click("button:text-is('Sign out')")]);
+    expect(await page.textContent(".notice")).toContain("You are signed out");
     await page.fill("input[name=username]", username);
     await page.fill("input[name=password]", "wrong password");
     await Promise.all([page.waitForURL(/\/login\?error=invalid_credentials$/), page.click("button[type=submit]")]);
@@ -108,7 +51,7 @@ describeWithChromium("Express example in Chromium", () => {
     await page.fill("input[name=password]", "correct horse battery");
     await Promise.all([page.waitForURL(`${baseUrl}/`), page.click("button[type=submit]")]);
     expect(await page.textContent("#welcome")).toContain(username);
-    expect(await page.textContent("table")).toContain("this device");
+    expect(await page.textContent("#devices .current")).toContain("this device");
 
     const cookies = await context.cookies();
     const session = cookies.find((cookie) => cookie.name === "session");
@@ -120,9 +63,17 @@ describeWithChromium("Express example in Chromium", () => {
     expect(visible).not.toContain("session=");
     expect(visible).not.toContain(session!.value);
 
-    await Promise.all([page.waitForURL(`${baseUrl}/`), page.click("text=Sign out other devices")]);
-    await Promise.all([page.waitForURL(`${baseUrl}/login`), page.click("button:text-is('Sign out')")]);
+    // The signed-in pages are never cached (Cache-Control: no-store).
+    const account = await page.goto(`${baseUrl}/`);
+    expect(account?.headers()["cache-control"]).toBe("no-store");
+
+    await Promise.all([page.waitForURL(`${baseUrl}/login?notice=signed_out`), page.click("button:text-is('Sign out')")]);
     expect((await context.cookies()).find((cookie) => cookie.name === "session")).toBeUndefined();
+    // Back, after signing out: the browser asks the server again, which sends it to sign in,
+    // instead of showing the account page from its cache.
+    await page.goBack();
+    expect(page.url()).toBe(`${baseUrl}/login`);
+    expect(await page.$("#welcome")).toBeNull();
     await page.goto(`${baseUrl}/`);
     expect(new URL(page.url()).pathname).toBe("/login");
     await context.close();
@@ -131,12 +82,7 @@ describeWithChromium("Express example in Chromium", () => {
   it("refuses a login form posted from another origin: the signed-out browser is not signed in (login CSRF)", async () => {
     // The attacker's account, made by a client that sends no Origin (allowed: not a browser).
     const attacker = `attacker_${Date.now()}`;
-    const made = await fetch(`${baseUrl}/api/register`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ username: attacker, password: "correct horse battery" }),
-    });
-    expect(made.status).toBe(201);
+    await registerUser(baseUrl, attacker, "correct horse battery");
     // The attacker's page: same host, another port. That is the same site, so SameSite=Lax
     // would not stop the cookie; only the origin check can.
     const evil: Server = createServer((_req, res) => {
@@ -146,16 +92,16 @@ describeWithChromium("Express example in Chromium", () => {
           "<script>document.forms[0].submit()</script>",
       );
     });
-    evil.listen(0, "localhost");
+    evil.listen(0, "127.0.0.1");
     await once(evil, "listening");
     const context = await browser.newContext();
     try {
       const page = await context.newPage();
       const answer = page.waitForResponse((res) => res.url() === `${baseUrl}/login` && res.request().method() === "POST");
-      await page.goto(`http://localhost:${(evil.address() as AddressInfo).port}/`);
+      await page.goto(`http://127.0.0.1:${(evil.address() as AddressInfo).port}/`);
       const res = await answer;
       expect(res.status()).toBe(403);
-      expect(res.request().headers()["origin"]).toMatch(/^http:\/\/localhost:\d+$/);
+      expect(res.request().headers()["origin"]).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
       expect((await context.cookies()).find((cookie) => cookie.name === "session")).toBeUndefined();
       await page.goto(`${baseUrl}/`);
       expect(new URL(page.url()).pathname).toBe("/login");
@@ -171,7 +117,7 @@ describeWithChromium("Express example in Chromium", () => {
     const fromInbox = async (subject: string): Promise<string> => {
       const mail = await inbox.take((received) => received.to.includes(email) && received.subject === subject);
       // The link is built from the app's own base URL, never from what a request said its Host was.
-      const link = new RegExp(`${baseUrl}/[\\w-]+\\?token=[\\w-]+`).exec(mail.text);
+      const link = new RegExp(`${escapeRegExp(baseUrl)}/[\\w-]+\\?token=[\\w-]+`).exec(mail.text);
       if (link === null) throw new Error(`no link in the mail: ${mail.text}`);
       return link[0];
     };
@@ -196,7 +142,7 @@ describeWithChromium("Express example in Chromium", () => {
     await firstPage.waitForURL(`${baseUrl}/`);
     expect(await firstPage.textContent("#email")).toContain("(verified)");
     expect(await firstPage.$("#verify-banner")).toBeNull();
-    await submit(firstPage, `${baseUrl}/login`, "button:text-is('Sign out')");
+    await submit(firstPage, `${baseUrl}/login?notice=signed_out`, "button:text-is('Sign out')");
     await firstPage.fill("input[name=username]", username);
     await firstPage.fill("input[name=password]", "first password 1");
     await submit(firstPage, `${baseUrl}/`);

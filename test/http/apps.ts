@@ -6,7 +6,16 @@ import Koa, { type Middleware } from "koa";
 import * as expressAdapter from "session-manager/express";
 import * as honoAdapter from "session-manager/hono";
 import * as koaAdapter from "session-manager/koa";
-import type { AppSetup } from "./shared-suite.js";
+import type { SendEmail } from "session-manager";
+import { LINKS, type AppSetup } from "./shared-suite.js";
+
+/** The mail function the recovery handlers get: the test's, else one that drops the message. */
+function mailer(setup: AppSetup): SendEmail {
+  return setup.sendEmail ?? (() => {});
+}
+
+// The reset form's page takes the user back to the form, token kept, when the password is refused.
+const RESET_FORM = { redirectTo: "/sign-in", failureRedirectTo: "/choose-password" };
 
 export function createExpressApp(setup: AppSetup): RequestListener {
   const app = express();
@@ -20,6 +29,20 @@ export function createExpressApp(setup: AppSetup): RequestListener {
   app.post("/form/register", expressAdapter.registerHandler(form));
   app.post("/form/login", expressAdapter.loginHandler(form));
   app.post("/form/logout", expressAdapter.logoutHandler({ redirectTo: "/sign-in" }));
+  const sendEmail = mailer(setup);
+  app.post("/forgot-password", expressAdapter.passwordResetRequestHandler({ sendEmail, link: LINKS.reset }));
+  app.all("/reset-password", expressAdapter.passwordResetHandler());
+  app.post("/form/reset-password", expressAdapter.passwordResetHandler(RESET_FORM));
+  app.post("/send-verification", expressAdapter.emailVerificationRequestHandler({ sendEmail, link: LINKS.verify }));
+  const verify = expressAdapter.verifyEmailHandler();
+  app.get("/verify-email", verify);
+  app.post("/verify-email", verify);
+  app.get("/form/verify-email", expressAdapter.verifyEmailHandler(form));
+  app.post("/change-email", expressAdapter.emailChangeHandler({ sendEmail, link: LINKS.confirm }));
+  const confirm = expressAdapter.confirmEmailChangeHandler({ sendEmail });
+  app.get("/confirm-email", confirm);
+  app.post("/confirm-email", confirm);
+  app.post("/quiet/confirm-email", expressAdapter.confirmEmailChangeHandler());
   app.get("/me", expressAdapter.requireUser(), (req, res) => {
     res.json({ username: req.user?.username, sessionId: req.authSession?.id });
   });
@@ -69,6 +92,9 @@ export function createKoaApp(setup: AppSetup): RequestListener {
   app.use(koaAdapter.sessionMiddleware({ ...setup.options, manager: setup.manager }));
   if (setup.frameworkBodyParser) app.use(bodyParser);
   const form = { redirectTo: "/home", failureRedirectTo: "/sign-in" };
+  const sendEmail = mailer(setup);
+  const verify = koaAdapter.verifyEmailHandler();
+  const confirm = koaAdapter.confirmEmailChangeHandler({ sendEmail });
   app.use(
     route({
       "POST /register": [koaAdapter.registerHandler()],
@@ -77,6 +103,17 @@ export function createKoaApp(setup: AppSetup): RequestListener {
       "POST /form/register": [koaAdapter.registerHandler(form)],
       "POST /form/login": [koaAdapter.loginHandler(form)],
       "POST /form/logout": [koaAdapter.logoutHandler({ redirectTo: "/sign-in" })],
+      "POST /forgot-password": [koaAdapter.passwordResetRequestHandler({ sendEmail, link: LINKS.reset })],
+      "* /reset-password": [koaAdapter.passwordResetHandler()],
+      "POST /form/reset-password": [koaAdapter.passwordResetHandler(RESET_FORM)],
+      "POST /send-verification": [koaAdapter.emailVerificationRequestHandler({ sendEmail, link: LINKS.verify })],
+      "GET /verify-email": [verify],
+      "POST /verify-email": [verify],
+      "GET /form/verify-email": [koaAdapter.verifyEmailHandler(form)],
+      "POST /change-email": [koaAdapter.emailChangeHandler({ sendEmail, link: LINKS.confirm })],
+      "GET /confirm-email": [confirm],
+      "POST /confirm-email": [confirm],
+      "POST /quiet/confirm-email": [koaAdapter.confirmEmailChangeHandler()],
       "GET /me": [
         koaAdapter.requireUser(),
         (ctx) => void (ctx.body = { username: ctx.state.user?.username, sessionId: ctx.state.session?.id }),
@@ -99,6 +136,20 @@ export function createHonoApp(setup: AppSetup): RequestListener {
   app.post("/form/register", honoAdapter.registerHandler(form));
   app.post("/form/login", honoAdapter.loginHandler(form));
   app.post("/form/logout", honoAdapter.logoutHandler({ redirectTo: "/sign-in" }));
+  const sendEmail = mailer(setup);
+  app.post("/forgot-password", honoAdapter.passwordResetRequestHandler({ sendEmail, link: LINKS.reset }));
+  app.all("/reset-password", honoAdapter.passwordResetHandler());
+  app.post("/form/reset-password", honoAdapter.passwordResetHandler(RESET_FORM));
+  app.post("/send-verification", honoAdapter.emailVerificationRequestHandler({ sendEmail, link: LINKS.verify }));
+  const verify = honoAdapter.verifyEmailHandler();
+  app.get("/verify-email", verify);
+  app.post("/verify-email", verify);
+  app.get("/form/verify-email", honoAdapter.verifyEmailHandler(form));
+  app.post("/change-email", honoAdapter.emailChangeHandler({ sendEmail, link: LINKS.confirm }));
+  const confirm = honoAdapter.confirmEmailChangeHandler({ sendEmail });
+  app.get("/confirm-email", confirm);
+  app.post("/confirm-email", confirm);
+  app.post("/quiet/confirm-email", honoAdapter.confirmEmailChangeHandler());
   app.get("/me", honoAdapter.requireUser(), (c) => c.json({ username: c.get("user")?.username, sessionId: c.get("session")?.id }));
   app.get("/page", honoAdapter.requireUser({ redirectTo: "/sign-in" }), (c) => c.text("page"));
   app.get("/whoami", (c) => c.json({ username: c.get("user")?.username ?? null }));

@@ -6,6 +6,10 @@ import {
   ServiceBusyError,
   SessionManager,
   type AuthEvent,
+  type ConfirmEmailChangeHandlerOptions,
+  type EmailLinkHandlerOptions,
+  type EmailMessage,
+  type SendEmail,
   type SessionManagerOptions,
   type SessionMiddlewareOptions,
 } from "session-manager";
@@ -23,6 +27,23 @@ export interface AppSetup {
   trustProxy: boolean;
   /** Run the framework's own JSON and form body parsers before the handlers. */
   frameworkBodyParser: boolean;
+  /** What the recovery handlers deliver mail with; undefined: a function that drops it. */
+  sendEmail?: SendEmail;
+}
+
+/** The `link` option of each recovery route that sends one. */
+export const LINKS = {
+  reset: "https://app.example.com/reset-password",
+  verify: "https://app.example.com/verify-email",
+  confirm: "https://app.example.com/confirm-email",
+} as const;
+
+/** The adapter's factories of the handlers that take mail options, to check them at creation. */
+export interface MailHandlerFactories {
+  passwordResetRequestHandler(options: EmailLinkHandlerOptions): unknown;
+  emailVerificationRequestHandler(options: EmailLinkHandlerOptions): unknown;
+  emailChangeHandler(options: EmailLinkHandlerOptions): unknown;
+  confirmEmailChangeHandler(options?: ConfirmEmailChangeHandlerOptions): unknown;
 }
 
 /**
@@ -35,17 +56,31 @@ export interface AppSetup {
  * - `GET /me`: `requireUser()`, then `{ username, sessionId }`
  * - `GET /page`: `requireUser({ redirectTo: "/sign-in" })`, then text `page`
  * - `GET /whoami` and `POST /action`: no guard, `{ username }` (null when anonymous)
+ * - `POST /forgot-password`: `passwordResetRequestHandler({ sendEmail, link: LINKS.reset })`
+ * - every method on `/reset-password`: `passwordResetHandler()`
+ * - `POST /form/reset-password`: `passwordResetHandler({ redirectTo: "/sign-in", failureRedirectTo: "/choose-password" })`
+ * - `POST /send-verification`: `emailVerificationRequestHandler({ sendEmail, link: LINKS.verify })`
+ * - `GET` and `POST /verify-email`: `verifyEmailHandler()`; `GET /form/verify-email`: with the form options above
+ * - `POST /change-email`: `emailChangeHandler({ sendEmail, link: LINKS.confirm })`
+ * - `GET` and `POST /confirm-email`: `confirmEmailChangeHandler({ sendEmail })`
+ * - `POST /quiet/confirm-email`: `confirmEmailChangeHandler()`, without `sendEmail`
  */
 export interface AdapterHarness {
   name: string;
   createApp(setup: AppSetup): RequestListener;
   /** True when `frameworkBodyParser` installs a real parser of the framework. */
   hasBodyParser: boolean;
+  /** The adapter module's own factories, called directly to check their option validation. */
+  handlers: MailHandlerFactories;
 }
 
 const START = Date.UTC(2026, 0, 1);
 const DAY = 24 * 60 * 60 * 1000;
 const PASSWORD = "correct horse battery";
+const NEW_PASSWORD = "a brand new passphrase";
+const TOKEN = /^[A-Za-z0-9_-]{32}$/;
+const MINUTE = 60 * 1000;
+const HOUR = 60 * MINUTE;
 
 /**
  * The HTTP behaviour every adapter must have, on three database rows, each reaching the
@@ -83,27 +118,101 @@ interface TestApp {
   app: RequestListener;
   manager: SessionManager;
   clock: TestClock;
+  /** What the recovery handlers gave `sendEmail`. */
+  mail: Outbox;
+  /** What the manager gave `onEvent`, unless the test passed its own. */
+  events: AuthEvent[];
 }
 
 function defineTests(harness: AdapterHarness, fixture: DatabaseFixture): void {
   function setUp(setup: Partial<AppSetup> & { managerOptions?: SessionManagerOptions } = {}): TestApp {
     const clock = new TestClock(START);
-    const manager = fixture.manager({ tablePrefix: DatabaseFixture.prefix(), clock: clock.now, ...setup.managerOptions });
-    const app = harness.createApp({ manager, options: {}, trustProxy: false, frameworkBodyParser: false, ...setup });
-    return { app, manager, clock };
+    const mail = new Outbox();
+    const events: AuthEvent[] = [];
+    const manager = fixture.manager({
+      tablePrefix: DatabaseFixture.prefix(),
+      clock: clock.now,
+      onEvent: (event) => void events.push(event),
+      ...setup.managerOptions,
+    });
+    const app = harness.createApp({
+      manager,
+      options: {},
+      trustProxy: false,
+      frameworkBodyParser: false,
+      sendEmail: mail.sendEmail,
+      ...setup,
+    });
+    return { app, manager, clock, mail, events };
   }
 
-  async function registered(t: TestApp, username = uniqueName()): Promise<{ username: string; cookie: string; token: string }> {
+  async function registered(
+    t: Pick<TestApp, "app">,
+    username = uniqueName(),
+  ): Promise<{ username: string; cookie: string; token: string }> {
     const res = await post(t.app, "/register").send({ username, password: PASSWORD }).expect(201);
     const cookie = sessionCookie(res);
     return { username, cookie: `session=${cookie.value}`, token: cookie.value };
   }
 
+  /** A user registered with an address; `id` from the answer. */
+  async function registeredWithEmail(
+    t: TestApp,
+    email = `${uniqueName("mail")}@Example.com`,
+  ): Promise<{ id: number; username: string; email: string; cookie: string; token: string }> {
+    const username = uniqueName();
+    const res = await post(t.app, "/register").send({ username, password: PASSWORD, email }).expect(201);
+    const cookie = sessionCookie(res);
+    return { id: res.body.user.id, username, email, cookie: `session=${cookie.value}`, token: cookie.value };
+  }
+
+  /** Asks for a reset link for `identifier` and waits for the mail: its token. */
+  async function resetToken(t: TestApp, identifier: string): Promise<string> {
+    const before = t.mail.messages.length;
+    await post(t.app, "/forgot-password").send({ identifier }).expect(202);
+    return linkMessage((await t.mail.received(before + 1))[before]).token;
+  }
+
+  /** Asks for a verification link for the signed-in `cookie` and waits for the mail: its token. */
+  async function verificationToken(t: TestApp, cookie: string): Promise<string> {
+    const before = t.mail.messages.length;
+    await post(t.app, "/send-verification").set("Cookie", cookie).expect(202);
+    return linkMessage((await t.mail.received(before + 1))[before]).token;
+  }
+
+  /** Asks to move the signed-in `cookie`'s account to `email` and waits for the mail: its token. */
+  async function emailChangeToken(t: TestApp, cookie: string, email: string): Promise<string> {
+    const before = t.mail.messages.length;
+    await post(t.app, "/change-email").set("Cookie", cookie).send({ email }).expect(202);
+    return linkMessage((await t.mail.received(before + 1))[before]).token;
+  }
+
+  /**
+   * Checks that the requests before it sent nothing beyond `expected` messages. Delivery runs after
+   * the answer, so a missing mail cannot be awaited: a new account's reset request goes last, and
+   * once its mail is in, the outbox must hold exactly `expected` plus it. The earlier requests'
+   * work was queued first and the witness needs a registration and a lookup more, so a stray mail
+   * would be in by then (on a pooled database not strictly guaranteed: a miss, never a false failure).
+   */
+  async function expectNothingElseSent(t: TestApp, expected: number): Promise<void> {
+    const witness = await registeredWithEmail(t);
+    await post(t.app, "/forgot-password").send({ identifier: witness.username }).expect(202);
+    const messages = await t.mail.received(expected + 1);
+    expect(messages).toHaveLength(expected + 1);
+    expect(messages.at(-1)).toMatchObject({ kind: "password_reset", to: witness.email });
+  }
+
+  const userJson = (user: { id: number; username: string }, email: string | null, emailVerified: boolean): object => ({
+    user: { id: user.id, username: user.username, createdAt: new Date(START).toISOString(), email, emailVerified },
+  });
+
   describe("registerHandler", () => {
     it("creates the user, answers 201 with the user and sets a secure-by-default cookie", async () => {
       const t = setUp();
       const res = await post(t.app, "/register").send({ username: "Alice", password: PASSWORD }).expect(201);
-      expect(res.body).toEqual({ user: { id: expect.any(Number), username: "Alice", createdAt: new Date(START).toISOString() } });
+      expect(res.body).toEqual({
+        user: { id: expect.any(Number), username: "Alice", createdAt: new Date(START).toISOString(), email: null, emailVerified: false },
+      });
       const cookie = sessionCookie(res);
       expect(cookie.value).toMatch(/^[A-Za-z0-9_-]{32}$/);
       expect(cookie).toMatchObject({ httpOnly: true, sameSite: "lax", path: "/", maxAge: 30 * 86400 });
@@ -163,7 +272,9 @@ function defineTests(harness: AdapterHarness, fixture: DatabaseFixture): void {
       const t = setUp();
       const { username } = await registered(t);
       const res = await post(t.app, "/login").set("User-Agent", "suite-agent").send({ username, password: PASSWORD }).expect(200);
-      expect(res.body).toEqual({ user: { id: expect.any(Number), username, createdAt: new Date(START).toISOString() } });
+      expect(res.body).toEqual({
+        user: { id: expect.any(Number), username, createdAt: new Date(START).toISOString(), email: null, emailVerified: false },
+      });
       const cookie = sessionCookie(res);
       expect(cookie).toMatchObject({ httpOnly: true, sameSite: "lax", path: "/", maxAge: 30 * 86400 });
       const me = await get(t.app, "/me").set("Cookie", `session=${cookie.value}`).expect(200);
@@ -533,12 +644,13 @@ function defineTests(harness: AdapterHarness, fixture: DatabaseFixture): void {
       expect(register.body).toEqual({ error: "service_busy" });
       expect(register.headers["retry-after"]).toBe("3");
       const form = await post(t.app, "/form/login").type("form").send({ username, password: PASSWORD }).expect(303);
-      expect(form.headers["location"]).toBe("/sign-in?error=service_busy");
+      // The page can say how long to wait.
+      expect(form.headers["location"]).toBe("/sign-in?error=service_busy&retryAfter=7");
       const formRegister = await post(t.app, "/form/register")
         .type("form")
         .send({ username: uniqueName(), password: PASSWORD })
         .expect(303);
-      expect(formRegister.headers["location"]).toBe("/sign-in?error=service_busy");
+      expect(formRegister.headers["location"]).toBe("/sign-in?error=service_busy&retryAfter=3");
     });
   });
 
@@ -551,6 +663,8 @@ function defineTests(harness: AdapterHarness, fixture: DatabaseFixture): void {
     it.each([
       ["a foreign Origin", { Origin: "https://evil.example" }],
       ["Origin null", { Origin: "null" }],
+      ["Origin null from a cross-site page", { Origin: "null", "Sec-Fetch-Site": "cross-site" }],
+      ["Origin null from a same-site page", { Origin: "null", "Sec-Fetch-Site": "same-site" }],
       ["a same-host Origin on another port", { Origin: `${SELF}:8080` }],
       ["a foreign Referer without Origin", { Referer: "https://evil.example/page" }],
       ["Sec-Fetch-Site cross-site alone", { "Sec-Fetch-Site": "cross-site" }],
@@ -566,6 +680,8 @@ function defineTests(harness: AdapterHarness, fixture: DatabaseFixture): void {
       ["its own Origin", { Origin: SELF }],
       ["its own Referer", { Referer: `${SELF}/form` }],
       ["Sec-Fetch-Site same-origin", { "Sec-Fetch-Site": "same-origin" }],
+      // A page of the app under Referrer-Policy: no-referrer posts its forms with Origin: null.
+      ["Origin null with Sec-Fetch-Site same-origin", { Origin: "null", "Sec-Fetch-Site": "same-origin" }],
       ["none of the three headers", {}],
       ["a trusted Origin", { Origin: "https://admin.example" }],
       ["a trusted Referer", { Referer: "https://admin.example/x?y" }],
@@ -701,6 +817,630 @@ function defineTests(harness: AdapterHarness, fixture: DatabaseFixture): void {
     });
   });
 
+  describe("registerHandler with an email address", () => {
+    it("answers 201 with the address as given, not yet verified, and the manager finds the user by it", async () => {
+      const t = setUp();
+      const res = await post(t.app, "/register").send({ username: "Fiona", password: PASSWORD, email: " Fiona@Example.com " }).expect(201);
+      expect(res.body).toEqual(userJson({ id: res.body.user.id, username: "Fiona" }, "Fiona@Example.com", false));
+      expect(sessionCookie(res).value).toMatch(TOKEN);
+      expect(await t.manager.getUserByEmail("fiona@EXAMPLE.com")).toMatchObject({ id: res.body.user.id, emailVerified: false });
+      const form = await post(t.app, "/register").type("form").send({ username: "gus", password: PASSWORD, email: "gus@example.com" });
+      expect(form.status).toBe(201);
+      expect(form.body.user).toMatchObject({ username: "gus", email: "gus@example.com", emailVerified: false });
+    });
+
+    it("registers without an address when the field is null or a blank form input", async () => {
+      const t = setUp();
+      const json = await post(t.app, "/register").send({ username: "hal", password: PASSWORD, email: null }).expect(201);
+      expect(json.body.user).toMatchObject({ username: "hal", email: null, emailVerified: false });
+      const form = await post(t.app, "/register").type("form").send("username=ida&password=correct+horse+battery&email=").expect(201);
+      expect(form.body.user).toMatchObject({ username: "ida", email: null, emailVerified: false });
+    });
+
+    it("answers 409 email_taken for an address in use, in any case, and creates nobody", async () => {
+      const t = setUp();
+      await registeredWithEmail(t, "jo@example.com");
+      const res = await post(t.app, "/register").send({ username: "jo2", password: PASSWORD, email: "JO@Example.COM" }).expect(409);
+      expect(res.body).toEqual({ error: "email_taken" });
+      expect(res.headers["set-cookie"]).toBeUndefined();
+      expect(await t.manager.getUser("jo2")).toBeNull();
+      const form = await post(t.app, "/form/register").type("form").send({ username: "jo3", password: PASSWORD, email: "jo@example.com" });
+      expect(form.status).toBe(303);
+      expect(form.headers["location"]).toBe("/sign-in?error=email_taken");
+    });
+
+    it("answers 400 invalid_email for what cannot be an address, and invalid_request for a field that is not a string", async () => {
+      const t = setUp();
+      for (const email of ["not-an-address", "a@b@c.example", "two words@example.com", "@example.com", "kai@", "a\u200b@example.com"]) {
+        const res = await post(t.app, "/register").send({ username: "kai", password: PASSWORD, email });
+        expect({ email, status: res.status, body: res.body }).toEqual({ email, status: 400, body: { error: "invalid_email" } });
+        expect(res.headers["set-cookie"]).toBeUndefined();
+      }
+      const res = await post(t.app, "/register").send({ username: "kai", password: PASSWORD, email: 42 }).expect(400);
+      expect(res.body).toEqual({ error: "invalid_request" });
+      expect(await t.manager.getUser("kai")).toBeNull();
+    });
+  });
+
+  describe("passwordResetRequestHandler", () => {
+    it("answers 202 accepted with Referrer-Policy alike for a known username, a known email in any case, an unknown identifier and a user without email", async () => {
+      const t = setUp();
+      const known = await registeredWithEmail(t, "Lou.Park@Example.com");
+      const bare = await registered(t);
+      const answers: request.Response[] = [];
+      for (const identifier of [
+        known.username,
+        "Lou.Park@Example.com",
+        "lou.park@EXAMPLE.COM",
+        uniqueName("nobody"),
+        "nobody@example.com",
+        bare.username,
+      ]) {
+        answers.push(await post(t.app, "/forgot-password").send({ identifier }));
+      }
+      const first = answers[0]!;
+      expect(first.status).toBe(202);
+      expect(first.body).toEqual({ status: "accepted" });
+      expect(first.headers["referrer-policy"]).toBe("no-referrer");
+      expect(first.headers["set-cookie"]).toBeUndefined();
+      const seen = (res: request.Response): object => {
+        const { date: _date, ...headers } = res.headers;
+        return { status: res.status, text: res.text, headers };
+      };
+      for (const res of answers) expect(seen(res)).toEqual(seen(first));
+      // The three requests naming the account each sent it a link; the others sent nothing.
+      await t.mail.received(3);
+      await expectNothingElseSent(t, 3);
+      expect(t.mail.messages.slice(0, 3).map((message) => message.to)).toEqual(Array(3).fill("Lou.Park@Example.com"));
+    });
+
+    it("sends the link to the address stored on the account, not the form typed, with the url built from link", async () => {
+      const t = setUp();
+      const known = await registeredWithEmail(t, "Mia.Lee@Example.com");
+      await post(t.app, "/forgot-password").send({ identifier: "  MIA.LEE@example.COM " }).expect(202);
+      const message = linkMessage((await t.mail.received(1))[0]);
+      expect(message).toEqual({
+        kind: "password_reset",
+        to: "Mia.Lee@Example.com",
+        user: expect.objectContaining({ id: known.id, username: known.username, email: "Mia.Lee@Example.com", emailVerified: false }),
+        token: expect.stringMatching(TOKEN),
+        url: `${LINKS.reset}?token=${message.token}`,
+        expiresAt: new Date(START + 60 * MINUTE),
+      });
+      expect(Object.keys(message.user).sort()).toEqual(["createdAt", "email", "emailVerified", "id", "username"]);
+      // A client chooses the Host: the link never takes it.
+      await post(t.app, "/forgot-password")
+        .set("Host", "evil.example")
+        .set("X-Forwarded-Host", "evil.example")
+        .send({ identifier: known.username })
+        .expect(202);
+      const second = linkMessage((await t.mail.received(2))[1]);
+      expect(second.url).toBe(`${LINKS.reset}?token=${second.token}`);
+      expect(second.token).not.toBe(message.token);
+    });
+
+    it("sends nothing for an unknown identifier or an account without an address", async () => {
+      const t = setUp();
+      const bare = await registered(t);
+      for (const identifier of [uniqueName("nobody"), "nobody@example.com", bare.username, ""]) {
+        await post(t.app, "/forgot-password").send({ identifier }).expect(202);
+      }
+      await expectNothingElseSent(t, 0);
+    });
+
+    it.each([
+      ["malformed JSON", "application/json", '{"identifier":'],
+      ["an identifier that is not a string", "application/json", '{"identifier":["KNOWN"]}'],
+      ["a missing identifier", "application/json", '{"username":"KNOWN"}'],
+      ["another content type", "text/plain", "identifier=KNOWN"],
+      ["a repeated form field", "application/x-www-form-urlencoded", "identifier=KNOWN&identifier=KNOWN"],
+    ])("answers 400 invalid_request with Referrer-Policy for %s, and sends nothing", async (_, type, body) => {
+      const t = setUp();
+      const known = await registeredWithEmail(t);
+      const res = await post(t.app, "/forgot-password").set("Content-Type", type).send(body.replaceAll("KNOWN", known.username));
+      expect({ status: res.status, body: res.body }).toEqual({ status: 400, body: { error: "invalid_request" } });
+      expect(res.headers["referrer-policy"]).toBe("no-referrer");
+      await expectNothingElseSent(t, 0);
+    });
+
+    it("accepts a form body", async () => {
+      const t = setUp();
+      const known = await registeredWithEmail(t);
+      await post(t.app, "/forgot-password").type("form").send({ identifier: known.email }).expect(202);
+      expect((await t.mail.received(1))[0]).toMatchObject({ kind: "password_reset", to: known.email });
+    });
+
+    it("refuses a cross-site request with 403 and sends nothing", async () => {
+      const t = setUp();
+      const known = await registeredWithEmail(t);
+      for (const headers of [{ Origin: "https://evil.example" }, { "Sec-Fetch-Site": "cross-site" }]) {
+        const res = await post(t.app, "/forgot-password").set(headers).send({ identifier: known.username }).expect(403);
+        expect(res.body).toEqual({ error: "forbidden" });
+      }
+      await expectNothingElseSent(t, 0);
+    });
+
+    it("answers before the lookup and the delivery have finished", async () => {
+      const t = setUp();
+      const known = await registeredWithEmail(t);
+      const lookup = deferred();
+      const delivery = deferred();
+      const issue = t.manager.createPasswordResetToken.bind(t.manager);
+      jest.spyOn(t.manager, "createPasswordResetToken").mockImplementationOnce(async (identifier) => {
+        await lookup.promise;
+        return issue(identifier);
+      });
+      t.mail.sendEmail.mockImplementationOnce(() => delivery.promise);
+      // Held lookups would hold the answer past the timeout if the handler waited for them.
+      await post(t.app, "/forgot-password").send({ identifier: known.username }).timeout(5_000).expect(202);
+      expect(t.mail.messages).toHaveLength(0);
+      lookup.resolve();
+      await t.mail.received(1);
+      await post(t.app, "/forgot-password").send({ identifier: known.username }).timeout(5_000).expect(202);
+      delivery.resolve();
+      await t.mail.received(2);
+    });
+
+    it("reports every failed delivery as an email_delivery_failed event without the token, and still answers as usual", async () => {
+      const t = setUp();
+      const user = await registeredWithEmail(t, "nia@example.com");
+      // A throw, then rejections, each quoting the link as a careless mailer's error might.
+      t.mail.sendEmail.mockImplementationOnce((message) => {
+        throw new Error(`refused ${JSON.stringify(message)}`);
+      });
+      t.mail.sendEmail.mockImplementation(async (message) => {
+        throw new Error(`refused ${JSON.stringify(message)}`);
+      });
+      const failures = (): AuthEvent[] => t.events.filter((event) => event.type === "email_delivery_failed");
+      // One at a time: deliveries run concurrently, so only the order of the requests fixes the order of the events.
+      expect((await post(t.app, "/forgot-password").send({ identifier: user.email }).expect(202)).body).toEqual({ status: "accepted" });
+      await waitUntil(() => failures().length === 1, "the reset link's failure");
+      await post(t.app, "/send-verification").set("Cookie", user.cookie).expect(202);
+      await waitUntil(() => failures().length === 2, "the verification link's failure");
+      await post(t.app, "/change-email").set("Cookie", user.cookie).send({ email: "nia.new@example.com" }).expect(202);
+      await waitUntil(() => failures().length === 3, "the email change link's failure");
+      await post(t.app, "/confirm-email")
+        .send({ token: linkMessage(t.mail.messages[2]).token })
+        .expect(200);
+      await waitUntil(() => failures().length === 4, "the notice's failure");
+      expect(t.mail.messages.map((message) => message.kind)).toEqual([
+        "password_reset",
+        "email_verification",
+        "email_change",
+        "email_changed_notice",
+      ]);
+      expect(failures().map((event) => event.emailKind)).toEqual([
+        "password_reset",
+        "email_verification",
+        "email_change",
+        "email_changed_notice",
+      ]);
+      for (const event of failures()) expect(event).toMatchObject({ at: new Date(START), reason: expect.any(String) });
+      const recorded = JSON.stringify(t.events);
+      for (const message of t.mail.messages) if (message.kind !== "email_changed_notice") expect(recorded).not.toContain(message.token);
+    });
+
+    it("refuses at creation a handler without sendEmail or whose link is not an absolute http(s) URL", () => {
+      const sendEmail = (): void => {};
+      const refused: unknown[] = [
+        undefined,
+        { link: LINKS.reset },
+        { sendEmail: "mail@example.com", link: LINKS.reset },
+        { sendEmail },
+        { sendEmail, link: "/reset-password" },
+        { sendEmail, link: "reset-password" },
+        { sendEmail, link: "//app.example.com/reset-password" },
+        { sendEmail, link: "javascript:alert(1)" },
+        { sendEmail, link: "ftp://app.example.com/reset-password" },
+        { sendEmail, link: "https://app.example.com/reset-password?token=fixed" },
+      ];
+      for (const name of ["passwordResetRequestHandler", "emailVerificationRequestHandler", "emailChangeHandler"] as const) {
+        const factory = harness.handlers[name];
+        for (const options of refused) {
+          expect({ name, options, created: attempt(() => factory(options as EmailLinkHandlerOptions)) }).toEqual({
+            name,
+            options,
+            created: "InvalidOptionsError",
+          });
+        }
+        expect(attempt(() => factory({ sendEmail, link: "https://app.example.com/reset-password?lang=en" }))).toBe("created");
+        expect(attempt(() => factory({ sendEmail, link: "http://localhost:3000/reset" }))).toBe("created");
+      }
+      expect(
+        attempt(() => harness.handlers.confirmEmailChangeHandler({ sendEmail: "yes" } as unknown as ConfirmEmailChangeHandlerOptions)),
+      ).toBe("InvalidOptionsError");
+      expect(attempt(() => harness.handlers.confirmEmailChangeHandler())).toBe("created");
+      expect(attempt(() => harness.handlers.confirmEmailChangeHandler({ sendEmail }))).toBe("created");
+    });
+  });
+
+  describe("passwordResetHandler", () => {
+    it("sets the new password: 200 with the user, Referrer-Policy, the session cookie cleared, every session revoked, nobody signed in", async () => {
+      const t = setUp();
+      const user = await registeredWithEmail(t);
+      const second = await post(t.app, "/login").send({ username: user.username, password: PASSWORD }).expect(200);
+      const secondCookie = `session=${sessionCookie(second).value}`;
+      const token = await resetToken(t, user.email);
+      const res = await post(t.app, "/reset-password").set("Cookie", user.cookie).send({ token, password: NEW_PASSWORD }).expect(200);
+      expect(res.body).toEqual(userJson(user, user.email, true));
+      expect(res.headers["referrer-policy"]).toBe("no-referrer");
+      expect(sessionCookie(res)).toMatchObject({ value: "", maxAge: 0, path: "/", httpOnly: true });
+      await get(t.app, "/me").set("Cookie", user.cookie).expect(401);
+      await get(t.app, "/me").set("Cookie", secondCookie).expect(401);
+      expect(await t.manager.listSessions(user.id)).toEqual([]);
+      await post(t.app, "/login").send({ username: user.username, password: PASSWORD }).expect(401);
+      await post(t.app, "/login").send({ username: user.username, password: NEW_PASSWORD }).expect(200);
+      expect(t.events.filter((event) => event.type === "password_reset")).toEqual([expect.objectContaining({ userId: user.id })]);
+    });
+
+    it("answers 400 invalid_token with Referrer-Policy for a reused, unknown or malformed token, or a session token", async () => {
+      const t = setUp();
+      const user = await registeredWithEmail(t);
+      const token = await resetToken(t, user.username);
+      await post(t.app, "/reset-password").send({ token, password: NEW_PASSWORD }).expect(200);
+      for (const refused of [token, "A".repeat(32), "garbage", "", user.token]) {
+        const res = await post(t.app, "/reset-password").send({ token: refused, password: "yet another passphrase" });
+        expect({ token: refused, status: res.status, body: res.body }).toEqual({
+          token: refused,
+          status: 400,
+          body: { error: "invalid_token" },
+        });
+        expect(res.headers["referrer-policy"]).toBe("no-referrer");
+        expect(res.headers["set-cookie"]).toBeUndefined();
+      }
+      await post(t.app, "/login").send({ username: user.username, password: "yet another passphrase" }).expect(401);
+      await post(t.app, "/login").send({ username: user.username, password: NEW_PASSWORD }).expect(200);
+    });
+
+    it("answers 400 invalid_password for a password the rules refuse, and the token still works", async () => {
+      const t = setUp();
+      const user = await registeredWithEmail(t);
+      const token = await resetToken(t, user.username);
+      for (const password of ["short", "x".repeat(1025)]) {
+        const res = await post(t.app, "/reset-password").set("Cookie", user.cookie).send({ token, password });
+        expect({ status: res.status, body: res.body }).toEqual({ status: 400, body: { error: "invalid_password" } });
+        expect(res.headers["referrer-policy"]).toBe("no-referrer");
+      }
+      // The refused attempts changed nothing: the old password and session still work.
+      await get(t.app, "/me").set("Cookie", user.cookie).expect(200);
+      await post(t.app, "/reset-password").send({ token, password: NEW_PASSWORD }).expect(200);
+      await post(t.app, "/login").send({ username: user.username, password: NEW_PASSWORD }).expect(200);
+    });
+
+    it("never consumes the token on another method than POST: 405 with Referrer-Policy, and the token still works", async () => {
+      const t = setUp();
+      const user = await registeredWithEmail(t);
+      const token = await resetToken(t, user.username);
+      const link = new URL(linkMessage(t.mail.messages[0]).url);
+      const res = await get(t.app, `${link.pathname}${link.search}`).expect(405);
+      expect(res.headers["allow"]).toBe("POST");
+      expect(res.headers["referrer-policy"]).toBe("no-referrer");
+      expect(res.body).toEqual({ error: "method_not_allowed" });
+      await request(t.app).put("/reset-password").set("Host", HOST).send({ token, password: NEW_PASSWORD }).expect(405);
+      await post(t.app, "/login").send({ username: user.username, password: PASSWORD }).expect(200);
+      await post(t.app, "/reset-password").send({ token, password: NEW_PASSWORD }).expect(200);
+    });
+
+    it("refuses a cross-site POST with 403, and the token still works", async () => {
+      const t = setUp();
+      const user = await registeredWithEmail(t);
+      const token = await resetToken(t, user.username);
+      for (const headers of [
+        { Origin: "https://evil.example" },
+        { Referer: "https://evil.example/page" },
+        { "Sec-Fetch-Site": "cross-site" },
+      ]) {
+        const res = await post(t.app, "/reset-password").set(headers).send({ token, password: NEW_PASSWORD });
+        expect({ status: res.status, body: res.body }).toEqual({ status: 403, body: { error: "forbidden" } });
+        expect(res.headers["referrer-policy"]).toBe("no-referrer");
+        expect(res.headers["set-cookie"]).toBeUndefined();
+      }
+      // With the cookie the middleware refuses it first.
+      await post(t.app, "/reset-password")
+        .set("Cookie", user.cookie)
+        .set("Origin", "https://evil.example")
+        .send({ token, password: NEW_PASSWORD })
+        .expect(403);
+      await post(t.app, "/login").send({ username: user.username, password: PASSWORD }).expect(200);
+      await post(t.app, "/reset-password").set("Origin", SELF).send({ token, password: NEW_PASSWORD }).expect(200);
+    });
+
+    it("takes a form body and redirects forms with 303, back to the form with the token when the password is refused", async () => {
+      const t = setUp();
+      const user = await registeredWithEmail(t);
+      const token = await resetToken(t, user.username);
+      const refused = await post(t.app, "/form/reset-password").type("form").send({ token, password: "short" }).expect(303);
+      expect(refused.headers["location"]).toBe(`/choose-password?error=invalid_password&token=${token}`);
+      expect(refused.headers["referrer-policy"]).toBe("no-referrer");
+      const unknown = await post(t.app, "/form/reset-password")
+        .type("form")
+        .send({ token: "A".repeat(32), password: NEW_PASSWORD })
+        .expect(303);
+      expect(unknown.headers["location"]).toBe("/choose-password?error=invalid_token");
+      const done = await post(t.app, "/form/reset-password")
+        .set("Cookie", user.cookie)
+        .type("form")
+        .send({ token, password: NEW_PASSWORD })
+        .expect(303);
+      expect(done.headers["location"]).toBe("/sign-in");
+      expect(done.headers["referrer-policy"]).toBe("no-referrer");
+      expect(sessionCookie(done)).toMatchObject({ value: "", maxAge: 0 });
+      await get(t.app, "/me").set("Cookie", user.cookie).expect(401);
+      await post(t.app, "/login").type("form").send({ username: user.username, password: NEW_PASSWORD }).expect(200);
+      // The API route reads a form body too.
+      const again = await resetToken(t, user.username);
+      await post(t.app, "/reset-password").type("form").send({ token: again, password: PASSWORD }).expect(200);
+    });
+
+    it("answers 400 invalid_request for a malformed body", async () => {
+      const t = setUp();
+      for (const [type, body] of [
+        ["application/json", '{"token":'],
+        ["application/json", '{"token":"x"}'],
+        ["application/json", '{"token":1,"password":"correct horse battery"}'],
+        ["text/plain", "token=x&password=y"],
+      ] as const) {
+        const res = await post(t.app, "/reset-password").set("Content-Type", type).send(body);
+        expect({ body, status: res.status, json: res.body }).toEqual({ body, status: 400, json: { error: "invalid_request" } });
+        expect(res.headers["referrer-policy"]).toBe("no-referrer");
+      }
+    });
+
+    it("gives exactly one of two concurrent uses of one token a 200", async () => {
+      const t = setUp();
+      const user = await registeredWithEmail(t);
+      const token = await resetToken(t, user.username);
+      const passwords = ["first new passphrase", "second new passphrase"];
+      const answers = await Promise.all(passwords.map((password) => post(t.app, "/reset-password").send({ token, password })));
+      expect(answers.map((res) => res.status).sort()).toEqual([200, 400]);
+      const winner = answers.findIndex((res) => res.status === 200);
+      expect(answers[1 - winner]!.body).toEqual({ error: "invalid_token" });
+      await post(t.app, "/login")
+        .send({ username: user.username, password: passwords[1 - winner] })
+        .expect(401);
+      await post(t.app, "/login").send({ username: user.username, password: passwords[winner] }).expect(200);
+    });
+  });
+
+  describe("emailVerificationRequestHandler", () => {
+    it("sends a signed-in user a link verifying the address: 202", async () => {
+      const t = setUp();
+      const user = await registeredWithEmail(t, "Ola@Example.com");
+      const res = await post(t.app, "/send-verification").set("Cookie", user.cookie).expect(202);
+      expect(res.body).toEqual({ status: "accepted" });
+      const message = linkMessage((await t.mail.received(1))[0]);
+      expect(message).toEqual({
+        kind: "email_verification",
+        to: "Ola@Example.com",
+        user: expect.objectContaining({ id: user.id, username: user.username, email: "Ola@Example.com", emailVerified: false }),
+        token: expect.stringMatching(TOKEN),
+        url: `${LINKS.verify}?token=${message.token}`,
+        expiresAt: new Date(START + 48 * HOUR),
+      });
+    });
+
+    it("answers 401 when signed out, and sends nothing", async () => {
+      const t = setUp();
+      const res = await post(t.app, "/send-verification").expect(401);
+      expect(res.body).toEqual({ error: "unauthorized" });
+      await post(t.app, "/send-verification")
+        .set("Cookie", `session=${"A".repeat(32)}`)
+        .expect(401);
+      await expectNothingElseSent(t, 0);
+    });
+
+    it("sends nothing for an account without an address or with a verified one", async () => {
+      const t = setUp();
+      const bare = await registered(t);
+      await post(t.app, "/send-verification").set("Cookie", bare.cookie).expect(202);
+      const verified = await registeredWithEmail(t);
+      await get(t.app, `/verify-email?token=${await verificationToken(t, verified.cookie)}`).expect(200);
+      await post(t.app, "/send-verification").set("Cookie", verified.cookie).expect(202);
+      await expectNothingElseSent(t, 1);
+    });
+  });
+
+  describe("verifyEmailHandler", () => {
+    it("verifies the address when the mailed link is followed (GET ?token=): 200 with emailVerified true", async () => {
+      const t = setUp();
+      const user = await registeredWithEmail(t);
+      await verificationToken(t, user.cookie);
+      const link = new URL(linkMessage(t.mail.messages[0]).url);
+      const res = await get(t.app, `${link.pathname}${link.search}`).expect(200);
+      expect(res.body).toEqual(userJson(user, user.email, true));
+      expect(res.headers["referrer-policy"]).toBe("no-referrer");
+      expect(await t.manager.getUserById(user.id)).toMatchObject({ emailVerified: true });
+      expect(t.events.filter((event) => event.type === "email_verified")).toEqual([expect.objectContaining({ userId: user.id })]);
+    });
+
+    it("verifies with a POST token, JSON or form", async () => {
+      const t = setUp();
+      const first = await registeredWithEmail(t);
+      const json = await post(t.app, "/verify-email")
+        .send({ token: await verificationToken(t, first.cookie) })
+        .expect(200);
+      expect(json.body).toEqual(userJson(first, first.email, true));
+      const second = await registeredWithEmail(t);
+      const form = await post(t.app, "/verify-email")
+        .type("form")
+        .send({ token: await verificationToken(t, second.cookie) })
+        .expect(200);
+      expect(form.body).toEqual(userJson(second, second.email, true));
+    });
+
+    it("answers 400 invalid_token with Referrer-Policy for a missing, garbage or reused token", async () => {
+      const t = setUp();
+      const user = await registeredWithEmail(t);
+      const token = await verificationToken(t, user.cookie);
+      await get(t.app, `/verify-email?token=${token}`).expect(200);
+      const answers = [
+        await get(t.app, "/verify-email"),
+        await get(t.app, "/verify-email?token=garbage"),
+        await get(t.app, `/verify-email?token=${"A".repeat(32)}`),
+        await get(t.app, `/verify-email?token=${token}`),
+        await post(t.app, "/verify-email").send({ token }),
+        await post(t.app, "/verify-email").send({ token: "garbage" }),
+      ];
+      for (const res of answers) {
+        expect({ status: res.status, body: res.body }).toEqual({ status: 400, body: { error: "invalid_token" } });
+        expect(res.headers["referrer-policy"]).toBe("no-referrer");
+      }
+    });
+
+    it("takes only its own tokens: a reset or session token verifies nothing, a verification token resets nothing, and each stays usable", async () => {
+      const t = setUp();
+      const user = await registeredWithEmail(t);
+      const verification = await verificationToken(t, user.cookie);
+      const reset = await resetToken(t, user.username);
+      await get(t.app, `/verify-email?token=${reset}`).expect(400);
+      await get(t.app, `/verify-email?token=${user.token}`).expect(400);
+      await post(t.app, "/reset-password").send({ token: verification, password: NEW_PASSWORD }).expect(400);
+      await post(t.app, "/confirm-email").send({ token: verification }).expect(400);
+      expect((await get(t.app, `/verify-email?token=${verification}`).expect(200)).body.user.emailVerified).toBe(true);
+      await post(t.app, "/reset-password").send({ token: reset, password: NEW_PASSWORD }).expect(200);
+    });
+
+    it("redirects with 303 when given redirectTo, on success and on failure", async () => {
+      const t = setUp();
+      const user = await registeredWithEmail(t);
+      const token = await verificationToken(t, user.cookie);
+      const ok = await get(t.app, `/form/verify-email?token=${token}`).expect(303);
+      expect(ok.headers["location"]).toBe("/home");
+      expect(ok.headers["referrer-policy"]).toBe("no-referrer");
+      const bad = await get(t.app, `/form/verify-email?token=${token}`).expect(303);
+      expect(bad.headers["location"]).toBe("/sign-in?error=invalid_token");
+    });
+
+    it("uses the first token of a repeated query parameter", async () => {
+      const t = setUp();
+      const user = await registeredWithEmail(t);
+      const token = await verificationToken(t, user.cookie);
+      await get(t.app, `/verify-email?token=garbage&token=${token}`).expect(400);
+      await get(t.app, `/verify-email?token=${token}&token=garbage`).expect(200);
+    });
+  });
+
+  describe("emailChangeHandler", () => {
+    it("sends the confirmation link to the new address: 202, and the account keeps its address until confirmed", async () => {
+      const t = setUp();
+      const user = await registeredWithEmail(t, "pat@example.com");
+      const res = await post(t.app, "/change-email").set("Cookie", user.cookie).send({ email: " Pat.New@Example.com " }).expect(202);
+      expect(res.body).toEqual({ status: "accepted" });
+      const message = linkMessage((await t.mail.received(1))[0]);
+      expect(message).toEqual({
+        kind: "email_change",
+        to: "Pat.New@Example.com",
+        user: expect.objectContaining({ id: user.id, email: "pat@example.com" }),
+        token: expect.stringMatching(TOKEN),
+        url: `${LINKS.confirm}?token=${message.token}`,
+        expiresAt: new Date(START + 24 * HOUR),
+      });
+      expect(await t.manager.getUserById(user.id)).toMatchObject({ email: "pat@example.com" });
+      expect(await t.manager.getUserByEmail("pat.new@example.com")).toBeNull();
+    });
+
+    it("answers 409 email_taken for another account's address, in any case, and sends nothing", async () => {
+      const t = setUp();
+      await registeredWithEmail(t, "quinn@example.com");
+      const user = await registeredWithEmail(t);
+      const res = await post(t.app, "/change-email").set("Cookie", user.cookie).send({ email: "QUINN@example.com" }).expect(409);
+      expect(res.body).toEqual({ error: "email_taken" });
+      await expectNothingElseSent(t, 0);
+    });
+
+    it("answers 400 invalid_email, or invalid_request for a malformed body, and sends nothing", async () => {
+      const t = setUp();
+      const user = await registeredWithEmail(t);
+      for (const email of ["not-an-address", "a@b@c.example", "", "two words@example.com"]) {
+        const res = await post(t.app, "/change-email").set("Cookie", user.cookie).send({ email });
+        expect({ email, status: res.status, body: res.body }).toEqual({ email, status: 400, body: { error: "invalid_email" } });
+      }
+      const malformed = await post(t.app, "/change-email").set("Cookie", user.cookie).send({ email: 42 });
+      expect({ status: malformed.status, body: malformed.body }).toEqual({ status: 400, body: { error: "invalid_request" } });
+      await expectNothingElseSent(t, 0);
+    });
+
+    it("answers 401 when signed out, 403 cross-site, and sends nothing", async () => {
+      const t = setUp();
+      const user = await registeredWithEmail(t);
+      const res = await post(t.app, "/change-email").send({ email: "someone@example.com" }).expect(401);
+      expect(res.body).toEqual({ error: "unauthorized" });
+      await post(t.app, "/change-email")
+        .set("Cookie", user.cookie)
+        .set("Origin", "https://evil.example")
+        .send({ email: "evil@example.com" })
+        .expect(403);
+      await expectNothingElseSent(t, 0);
+      expect(await t.manager.getUserById(user.id)).toMatchObject({ email: user.email });
+    });
+  });
+
+  describe("confirmEmailChangeHandler", () => {
+    it("gives the account the new address, verified: 200, and sends the old address a notice without a token", async () => {
+      const t = setUp();
+      const user = await registeredWithEmail(t, "Rae@Example.com");
+      const token = await emailChangeToken(t, user.cookie, "Rae.New@Example.com");
+      const link = new URL(linkMessage(t.mail.messages[0]).url);
+      const res = await get(t.app, `${link.pathname}${link.search}`).expect(200);
+      expect(res.body).toEqual(userJson(user, "Rae.New@Example.com", true));
+      expect(res.headers["referrer-policy"]).toBe("no-referrer");
+      const notice = (await t.mail.received(2))[1]!;
+      expect(notice).toEqual({
+        kind: "email_changed_notice",
+        to: "Rae@Example.com",
+        user: expect.objectContaining({ id: user.id, email: "Rae.New@Example.com", emailVerified: true }),
+        newEmail: "Rae.New@Example.com",
+      });
+      expect(JSON.stringify(notice)).not.toContain(token);
+      expect(await t.manager.getUserByEmail("rae.new@example.com")).toMatchObject({ id: user.id, emailVerified: true });
+      expect(await t.manager.getUserByEmail("rae@example.com")).toBeNull();
+      // The session was not touched: the user is still signed in.
+      await get(t.app, "/me").set("Cookie", user.cookie).expect(200);
+    });
+
+    it("confirms with a POST token, and sends no notice without sendEmail", async () => {
+      const t = setUp();
+      const user = await registeredWithEmail(t, "sam@example.com");
+      const token = await emailChangeToken(t, user.cookie, "sam.new@example.com");
+      const res = await post(t.app, "/quiet/confirm-email").send({ token }).expect(200);
+      expect(res.body).toEqual(userJson(user, "sam.new@example.com", true));
+      await expectNothingElseSent(t, 1);
+    });
+
+    it("gives an account without an address its first one, with no notice to send", async () => {
+      const t = setUp();
+      const bare = await registered(t);
+      const token = await emailChangeToken(t, bare.cookie, "tia@example.com");
+      const res = await post(t.app, "/confirm-email").type("form").send({ token }).expect(200);
+      expect(res.body.user).toMatchObject({ username: bare.username, email: "tia@example.com", emailVerified: true });
+      await expectNothingElseSent(t, 1);
+    });
+
+    it("answers 400 invalid_token for a missing, garbage or reused token, or an address another account took meanwhile", async () => {
+      const t = setUp();
+      const first = await registeredWithEmail(t);
+      const second = await registeredWithEmail(t);
+      const firstToken = await emailChangeToken(t, first.cookie, "uma@example.com");
+      const secondToken = await emailChangeToken(t, second.cookie, "UMA@example.com");
+      await post(t.app, "/confirm-email").send({ token: firstToken }).expect(200);
+      const answers = [
+        await post(t.app, "/confirm-email").send({ token: secondToken }),
+        await post(t.app, "/confirm-email").send({ token: firstToken }),
+        await get(t.app, `/confirm-email?token=${firstToken}`),
+        await get(t.app, "/confirm-email?token=garbage"),
+        await get(t.app, "/confirm-email"),
+      ];
+      for (const res of answers) {
+        expect({ status: res.status, body: res.body }).toEqual({ status: 400, body: { error: "invalid_token" } });
+        expect(res.headers["referrer-policy"]).toBe("no-referrer");
+      }
+      expect(await t.manager.getUserById(second.id)).toMatchObject({ email: second.email });
+      // The one notice went to the first account's old address.
+      await expectNothingElseSent(t, 3);
+      expect(t.mail.messages[2]).toMatchObject({ kind: "email_changed_notice", to: first.email, newEmail: "uma@example.com" });
+    });
+  });
+
   describe("database failure", () => {
     it("answers 500, never anonymous, when the database is gone", async () => {
       // A manager owning its connections, so that close() really takes the database away.
@@ -719,6 +1459,11 @@ function defineTests(harness: AdapterHarness, fixture: DatabaseFixture): void {
       await get(t.app, "/me").set("Cookie", cookie).expect(500);
       await post(t.app, "/login").send({ username, password: PASSWORD }).expect(500);
       await post(t.app, "/logout").set("Cookie", cookie).expect(500);
+      // A well-formed token has to be looked up: a dead database is a 500, never "invalid_token".
+      const token = "A".repeat(32);
+      await post(t.app, "/reset-password").send({ token, password: NEW_PASSWORD }).expect(500);
+      await get(t.app, `/verify-email?token=${token}`).expect(500);
+      await post(t.app, "/confirm-email").send({ token }).expect(500);
       // Without a cookie nothing needs the database, so anonymous is the truth there.
       expect((await get(t.app, "/whoami").expect(200)).body).toEqual({ username: null });
     });
@@ -748,4 +1493,54 @@ function sessionCookie(res: request.Response, name = "session"): ParsedCookie {
   const cookies = cookiesSet(res, name);
   expect(cookies).toHaveLength(1);
   return cookies[0]!;
+}
+
+/** The mail `sendEmail` received, in order. Delivery runs after the answer: tests wait for it. */
+class Outbox {
+  readonly sendEmail = jest.fn<void | Promise<void>, [EmailMessage]>(() => undefined);
+
+  /** Every message handed to `sendEmail` so far, delivered or refused. */
+  get messages(): EmailMessage[] {
+    return this.sendEmail.mock.calls.map(([message]) => message);
+  }
+
+  /** Waits, with a deadline, until `count` messages were handed over; all of them. */
+  async received(count: number): Promise<EmailMessage[]> {
+    await waitUntil(() => this.messages.length >= count, `${count} message(s) to sendEmail, got ${this.messages.length}`);
+    return this.messages;
+  }
+}
+
+type LinkMessage = Exclude<EmailMessage, { kind: "email_changed_notice" }>;
+
+/** The message as one that carries a link; fails the test for anything else. */
+function linkMessage(message: EmailMessage | undefined): LinkMessage {
+  if (message === undefined || message.kind === "email_changed_notice") throw new Error(`not a link message: ${JSON.stringify(message)}`);
+  return message;
+}
+
+/** Polls `condition` until it holds, failing past the deadline: never a sleep that hopes. */
+async function waitUntil(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`waited ${timeoutMs} ms for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+/** A promise the test settles by hand. */
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((settle) => (resolve = settle));
+  return { promise, resolve };
+}
+
+/** "created", or the name of the error class the call threw. */
+function attempt(create: () => unknown): string {
+  try {
+    create();
+    return "created";
+  } catch (error) {
+    return error instanceof InvalidOptionsError ? "InvalidOptionsError" : String(error);
+  }
 }

@@ -32,7 +32,17 @@ const hostileRequest: fc.Arbitrary<TestRequest> = fc
         "POST /action",
         "PUT /action",
         "DELETE /action",
+        "POST /forgot-password",
+        "POST /reset-password",
+        "GET /reset-password",
+        "POST /form/reset-password",
+        "POST /send-verification",
+        "GET /verify-email",
+        "POST /verify-email",
+        "POST /change-email",
+        "POST /confirm-email",
       ),
+      query: fc.option(tokenLike, { nil: undefined }),
       cookie: fc.option(
         fc.oneof(
           headerValue,
@@ -75,13 +85,31 @@ const hostileRequest: fc.Arbitrary<TestRequest> = fc
           )
           .map((value) => JSON.stringify(value)),
         fc.tuple(hostileString(), hostileString()).map(([username, password]) => new URLSearchParams({ username, password }).toString()),
+        // The recovery handlers' fields, as JSON or as a form.
+        fc
+          .record(
+            {
+              identifier: fc.oneof(hostileString(), fc.jsonValue()),
+              token: fc.oneof(tokenLike, fc.jsonValue()),
+              password: fc.oneof(hostileString(), fc.jsonValue()),
+              email: fc.oneof(hostileString(), fc.jsonValue()),
+            },
+            { requiredKeys: [] },
+          )
+          .map((value) => JSON.stringify(value)),
+        fc
+          .tuple(hostileString(), tokenLike, hostileString())
+          .map(([identifier, token, password]) => new URLSearchParams({ identifier, token, password, email: identifier }).toString()),
         fc.string({ maxLength: 200 }),
       ),
     },
     { requiredKeys: ["route", "body"] },
   )
-  .map(({ route, cookie, origin, referer, fetchSite, contentType, body }) => {
-    const [method, path] = route.split(" ") as [string, string];
+  .map(({ route, query, cookie, origin, referer, fetchSite, contentType, body }) => {
+    const [method, bare] = route.split(" ") as [string, string];
+    // A link's token in the query, on the routes a mailed link leads to.
+    const linked = method === "GET" && query !== undefined && RECOVERY_ANSWERS[bare] !== undefined;
+    const path = linked ? `${bare}?${new URLSearchParams({ token: query }).toString()}` : bare;
     const headers: Record<string, string> = {};
     if (cookie !== undefined) headers["cookie"] = cookie;
     if (origin !== undefined) headers["origin"] = origin;
@@ -109,6 +137,30 @@ const hostileCredentials: fc.Arbitrary<TestRequest> = fc
     body: json ? JSON.stringify({ username, password }) : new URLSearchParams({ username, password }).toString(),
   }));
 
+/** Well-formed requests to the recovery routes, with hostile identifiers, tokens and passwords. */
+const hostileRecovery: fc.Arbitrary<TestRequest> = fc
+  .tuple(
+    fc.constantFrom("/forgot-password", "/reset-password", "/form/reset-password", "/verify-email", "/confirm-email", "GET /verify-email"),
+    fc.boolean(),
+    hostileString(),
+    tokenLike,
+    fc.oneof(
+      hostileString(),
+      hostileString(20).map((p) => `${p}${PASSWORD}`),
+    ),
+  )
+  .map(([route, json, identifier, token, password]) => {
+    if (route.startsWith("GET ")) return { method: "GET", path: `${route.slice(4)}?${new URLSearchParams({ token }).toString()}` };
+    const fields: Record<string, string> =
+      route === "/forgot-password" ? { identifier } : route.endsWith("reset-password") ? { token, password } : { token };
+    return {
+      method: "POST",
+      path: route,
+      headers: { "content-type": json ? "application/json" : "application/x-www-form-urlencoded" },
+      body: json ? JSON.stringify(fields) : new URLSearchParams(fields).toString(),
+    };
+  });
+
 /** The probe user's own credentials now and then, right or wrong, so that the success path is exercised too. */
 function probeLogin(probe: string): fc.Arbitrary<TestRequest> {
   return fc.constantFrom(PASSWORD, "wrong password").map((password) => ({
@@ -128,10 +180,12 @@ function isUserBody(body: unknown): body is { user: { id: number; username: stri
   const user = (body as { user?: Record<string, unknown> } | undefined)?.user;
   return (
     user !== undefined &&
-    Object.keys(user).sort().join() === "createdAt,id,username" &&
+    Object.keys(user).sort().join() === "createdAt,email,emailVerified,id,username" &&
     Number.isSafeInteger(user["id"]) &&
     typeof user["username"] === "string" &&
-    typeof user["createdAt"] === "string"
+    typeof user["createdAt"] === "string" &&
+    (user["email"] === null || typeof user["email"] === "string") &&
+    typeof user["emailVerified"] === "boolean"
   );
 }
 
@@ -151,6 +205,16 @@ function checkDocumented(req: TestRequest, res: TestResponse): { token: string; 
     return null;
   }
   const set = cookieValuesSet(res);
+  const [path] = req.path.split("?") as [string];
+  const recovery = RECOVERY_ANSWERS[path]?.[req.method];
+  if (recovery !== undefined) {
+    const answer = res.status === 303 ? res.headers["location"] : (error ?? (jsonOf(res) as { status?: unknown } | undefined)?.status);
+    if (!recovery[res.status]?.includes(answer)) fail("not a documented answer");
+    // A recovery handler never signs anyone in; at most it clears the cookie on the request.
+    if (set.some((value) => value !== "")) fail("set a session cookie");
+    if (TOKEN_PATHS.has(path) && res.headers["referrer-policy"] !== "no-referrer") fail("no Referrer-Policy: no-referrer");
+    return null;
+  }
   switch (route) {
     case "POST /login":
     case "POST /register": {
@@ -187,6 +251,33 @@ function checkDocumented(req: TestRequest, res: TestResponse): { token: string; 
   }
 }
 
+/**
+ * What the recovery routes may answer, by path, method and status: the documented error codes,
+ * the 202's `status`, or a redirect's `Location`. No request carries a live token or session, so
+ * nothing can succeed past a 202, and a random token is refused before its password is looked at.
+ */
+const TOKEN_ANSWERS = { 400: ["invalid_request", "invalid_token"], 413: ["payload_too_large"] };
+const RECOVERY_ANSWERS: Record<string, Record<string, Record<number, unknown[]>>> = {
+  "/forgot-password": { POST: { 202: ["accepted"], 400: ["invalid_request"], 413: ["payload_too_large"] } },
+  "/reset-password": { POST: TOKEN_ANSWERS, GET: { 405: ["method_not_allowed"] } },
+  "/form/reset-password": {
+    POST: { 303: ["invalid_request", "invalid_token", "payload_too_large"].map((code) => `/choose-password?error=${code}`) },
+  },
+  "/send-verification": { POST: { 401: ["unauthorized"] } },
+  "/verify-email": { GET: { 400: ["invalid_token"] }, POST: TOKEN_ANSWERS },
+  "/change-email": { POST: { 401: ["unauthorized"] } },
+  "/confirm-email": { POST: TOKEN_ANSWERS },
+};
+
+/** The routes whose every answer carries `Referrer-Policy: no-referrer`: a token may be in their URL or body. */
+const TOKEN_PATHS: ReadonlySet<string> = new Set([
+  "/forgot-password",
+  "/reset-password",
+  "/form/reset-password",
+  "/verify-email",
+  "/confirm-email",
+]);
+
 /** The CSRF rule as documented, written independently of the library's code. */
 function csrfAllows(headers: Record<string, string>): boolean {
   const origin = headers["origin"]?.trim();
@@ -200,8 +291,11 @@ function csrfAllows(headers: Record<string, string>): boolean {
       source = "null";
     }
   }
+  const fetchSite = headers["sec-fetch-site"]?.trim();
+  // An opaque origin (a page under Referrer-Policy: no-referrer) that the browser itself says is ours.
+  if (source === "null" && fetchSite === "same-origin") return true;
   if (source !== undefined) return source === SELF;
-  return headers["sec-fetch-site"]?.trim() !== "cross-site";
+  return fetchSite !== "cross-site";
 }
 
 describeWith(testDatabase("sqlite-memory"), "HTTP properties of every adapter", (fixture) => {
@@ -239,6 +333,7 @@ describeWith(testDatabase("sqlite-memory"), "HTTP properties of every adapter", 
             fc.oneof(
               { weight: 6, arbitrary: hostileRequest },
               { weight: 3, arbitrary: hostileCredentials },
+              { weight: 2, arbitrary: hostileRecovery },
               { weight: 1, arbitrary: probeLogin(target.probe.username) },
             ),
             async (req) => {

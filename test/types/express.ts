@@ -1,7 +1,21 @@
 // Compile-time checks of the Express adapter's public types; run by `tsc --noEmit -p .`.
 import express from "express";
-import type { Session, User } from "session-manager";
-import { loginHandler, logoutHandler, registerHandler, requireUser, sessionMiddleware, withUser } from "session-manager/express";
+import type { EmailMessage as CoreEmailMessage, Session, User } from "session-manager";
+import {
+  confirmEmailChangeHandler,
+  emailChangeHandler,
+  emailVerificationRequestHandler,
+  loginHandler,
+  logoutHandler,
+  passwordResetHandler,
+  passwordResetRequestHandler,
+  registerHandler,
+  requireUser,
+  sessionMiddleware,
+  verifyEmailHandler,
+  withUser,
+  type EmailMessage,
+} from "session-manager/express";
 import { assertType, type Equal } from "./expect-type.js";
 
 const app = express();
@@ -18,6 +32,10 @@ app.get("/me", requireUser(), (req, res) => {
   assertType<Equal<typeof req.user, Express.User>>();
   // @ts-expect-error the user never carries a password hash
   void req.user?.passwordHash;
+  if (req.user !== undefined) {
+    assertType<Equal<typeof req.user.email, string | null>>();
+    assertType<Equal<typeof req.user.emailVerified, boolean>>();
+  }
   res.json(user);
 });
 app.get(
@@ -34,6 +52,43 @@ app.post("/delete", requireUser({ fresh: 600, reauthenticateRedirectTo: "/confir
 requireUser({ fresh: "10m" });
 // @ts-expect-error remember is "always" or "checkbox"
 loginHandler({ remember: true });
+
+// The adapter's message type is the core's, a union told apart by `kind`.
+assertType<Equal<EmailMessage, CoreEmailMessage>>();
+assertType<Equal<EmailMessage["kind"], "password_reset" | "email_verification" | "email_change" | "email_changed_notice">>();
+async function sendEmail(message: EmailMessage): Promise<void> {
+  assertType<Equal<typeof message.to, string>>();
+  assertType<Equal<typeof message.user, User>>();
+  if (message.kind === "email_changed_notice") {
+    assertType<Equal<typeof message.newEmail, string>>();
+    // @ts-expect-error the notice to the old address never carries a token
+    void message.token;
+    // @ts-expect-error nor a link
+    void message.url;
+  } else {
+    assertType<Equal<typeof message.token, string>>();
+    assertType<Equal<typeof message.url, string>>();
+    assertType<Equal<typeof message.expiresAt, Date>>();
+  }
+}
+const link = "https://app.example.com/reset-password";
+app.post("/forgot-password", passwordResetRequestHandler({ sendEmail, link }));
+// A synchronous sendEmail will do.
+app.post("/forgot-password-sync", passwordResetRequestHandler({ sendEmail: (message) => void message.to, link }));
+app.post("/reset-password", passwordResetHandler({ redirectTo: "/login", failureRedirectTo: "/reset" }));
+app.post("/send-verification", emailVerificationRequestHandler({ sendEmail, link }));
+app.get("/verify-email", verifyEmailHandler());
+app.post("/change-email", emailChangeHandler({ sendEmail, link }));
+app.get("/confirm-email", confirmEmailChangeHandler());
+app.post("/confirm-email", confirmEmailChangeHandler({ sendEmail, redirectTo: "/account" }));
+// @ts-expect-error link is required
+passwordResetRequestHandler({ sendEmail });
+// @ts-expect-error sendEmail is required
+emailVerificationRequestHandler({ link });
+// @ts-expect-error the link handlers need their options
+emailChangeHandler();
+// @ts-expect-error sendEmail takes a message, not an address
+passwordResetRequestHandler({ sendEmail: (to: number) => void to, link });
 // @ts-expect-error cookie.secure takes "auto" or a boolean
 sessionMiddleware({ cookie: { secure: "yes" } });
 // @ts-expect-error cookie.sameSite takes "lax", "strict" or "none"

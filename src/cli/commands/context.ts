@@ -16,6 +16,8 @@ export interface CommandContext {
   email: string | undefined;
   /** `--link`, checked by the parser. */
   link: URL | undefined;
+  /** `--json`. */
+  json: boolean;
 }
 
 /**
@@ -61,18 +63,6 @@ export function sqliteFilePath(database: string): string | null {
   if (!isSqliteUrl(database)) return null;
   const { path } = parseSqliteUrl(database);
   return path === ":memory:" ? null : path;
-}
-
-/** The URL with any password replaced by `***`, fit to print. */
-export function redactDatabaseUrl(database: string): string {
-  if (isSqliteUrl(database)) return database;
-  try {
-    const url = new URL(database);
-    if (url.password !== "") url.password = "***";
-    return url.toString();
-  } catch {
-    return database.replace(/\/\/([^:/@]*):[^@/]*@/, "//$1:***@");
-  }
 }
 
 /** "1 session", "2 sessions". */

@@ -1,0 +1,118 @@
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { chromium, type Browser, type LaunchOptions } from "playwright-core";
+import { describeSkipped } from "../setup/databases";
+
+// Debian's Chromium only: these tests never download a browser.
+export const CHROMIUM = "/usr/bin/chromium";
+export const ROOT = resolve(__dirname, "../..");
+const EXAMPLE = join(ROOT, "examples/express/server.mjs");
+
+/** How the tests start Chromium: Debian's build, headless, no sandbox (root in CI), no traffic of its own. */
+export const LAUNCH_OPTIONS: LaunchOptions = Object.freeze({
+  executablePath: CHROMIUM,
+  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+});
+
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch(LAUNCH_OPTIONS);
+}
+
+export function describeWithChromium(title: string, suite: () => void): void {
+  if (existsSync(CHROMIUM)) describe(title, suite);
+  else describeSkipped(title, `${CHROMIUM} not found (install Debian's chromium package; .ci/run does)`);
+}
+
+/** A port free a moment ago: the example builds its mail links from PORT, so it cannot take port 0. */
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  probe.listen(0, "127.0.0.1");
+  await once(probe, "listening");
+  const { port } = probe.address() as AddressInfo;
+  await new Promise((resolveClose) => probe.close(resolveClose));
+  return port;
+}
+
+/** A running Express example: its base URL as it printed it, and `stop()`, which also removes its database. */
+export interface RunningExample {
+  baseUrl: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the Express example with `env` (besides PORT, which it picks) in a fresh working
+ * directory, so with a fresh sessions.db, and resolves once it listens. Retries when another
+ * process took the port meanwhile.
+ */
+export async function startExample(env: Record<string, string> = {}): Promise<RunningExample> {
+  if (!existsSync(join(ROOT, "dist/esm/adapters/express/index.js"))) {
+    throw new Error("the example imports the built package: run `npm run build` first");
+  }
+  const cwd = mkdtempSync(join(tmpdir(), "session-manager-browser-"));
+  // Settings of the developer's shell must not reach the example: it listens on 127.0.0.1 and
+  // builds its links from the URL it listens on.
+  const base: NodeJS.ProcessEnv = { ...process.env };
+  for (const name of ["APP_URL", "HOST", "SMTP_URL", "FRESH_SECONDS"]) delete base[name];
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const server = spawn(process.execPath, [EXAMPLE], {
+      cwd,
+      env: { ...base, ...env, PORT: String(port) },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    try {
+      const baseUrl = await new Promise<string>((resolveUrl, reject) => {
+        let output = "";
+        server.stdout.on("data", (chunk: Buffer) => {
+          output += chunk.toString();
+          const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
+          if (match) resolveUrl(match[1]!);
+        });
+        server.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+        server.on("exit", (code) => reject(new Error(`example exited with ${code}: ${output}`)));
+      });
+      return {
+        baseUrl,
+        async stop() {
+          if (server.exitCode === null && server.signalCode === null) {
+            const exited = once(server, "exit");
+            server.kill();
+            await exited;
+          }
+          rmSync(cwd, { recursive: true, force: true });
+        },
+      };
+    } catch (error) {
+      if (attempt < 3 && String(error).includes("EADDRINUSE")) continue;
+      rmSync(cwd, { recursive: true, force: true });
+      throw error;
+    }
+  }
+}
+
+/**
+ * Creates a user through the example's JSON API (a client without Origin: not a browser,
+ * allowed), then signs that client out, so that only the browsers' sessions are listed.
+ */
+export async function registerUser(baseUrl: string, username: string, password: string, { email }: { email?: string } = {}): Promise<void> {
+  const made = await fetch(`${baseUrl}/api/register`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ username, password, email }),
+  });
+  if (made.status !== 201) throw new Error(`register ${username}: ${made.status} ${await made.text()}`);
+  const cookie = made.headers.getSetCookie()[0]?.split(";")[0];
+  if (cookie === undefined) throw new Error(`register ${username}: no session cookie`);
+  const signedOut = await fetch(`${baseUrl}/api/logout`, { method: "POST", headers: { cookie } });
+  if (signedOut.status !== 204) throw new Error(`sign out ${username}: ${signedOut.status}`);
+}
+
+/** `text` with the characters a regular expression treats specially escaped. */
+export function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
