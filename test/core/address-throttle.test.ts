@@ -228,9 +228,17 @@ describeEachDatabase("throttling by client address", (fixture) => {
     // (README: one manager per SQLite file per process). Processes on one file are the
     // multi-process suite's.
     const instances = fixture.database.name === "sqlite-file" ? 1 : 3;
+    // A burst fills each manager's connection pool; closed at once, they leave the server's
+    // connection slots to the tests after them.
+    let opened: SessionManager[] = [];
+    function managers(options: SessionManagerOptions): SessionManager[] {
+      opened = Array.from({ length: instances }, () => fixture.manager(options));
+      return opened;
+    }
+    afterEach(() => Promise.all(opened.map((manager) => manager.close())));
 
     it("checks at most ipMaxFailures of 200 simultaneous guesses from one address", async () => {
-      const { sm } = setUp(ROOMY);
+      const [sm] = managers({ clock: new TestClock().now, ...ROOMY }) as [SessionManager];
       const ip = uniqueAddress();
       const names = Array.from({ length: 10 }, () => uniqueName("ghost"));
       await sm.migrate();
@@ -243,13 +251,13 @@ describeEachDatabase("throttling by client address", (fixture) => {
 
     it("checks attempts on at most ipMaxUsernames of 300 usernames tried at once from one address, in several managers", async () => {
       const clock = new TestClock();
-      const managers = Array.from({ length: instances }, () => fixture.manager({ clock: clock.now, ...ROOMY }));
-      await managers[0]!.migrate();
+      const apps = managers({ clock: clock.now, ...ROOMY });
+      await apps[0]!.migrate();
       const prefix = uniquePrefix();
       const verify = jest.spyOn(argon2, "verify");
       const results = await Promise.allSettled(
         Array.from({ length: 300 }, (_, i) =>
-          managers[i % instances]!.login(uniqueName("sprayed"), "Summer2026!", { ip: `${prefix}::${i.toString(16)}` }),
+          apps[i % instances]!.login(uniqueName("sprayed"), "Summer2026!", { ip: `${prefix}::${i.toString(16)}` }),
         ),
       );
       expect(verify).toHaveBeenCalledTimes(10);
@@ -259,14 +267,14 @@ describeEachDatabase("throttling by client address", (fixture) => {
 
     it("checks exactly ipMaxFailures of 300 guesses on a few usernames from one address in several managers", async () => {
       const clock = new TestClock();
-      const managers = Array.from({ length: instances }, () => fixture.manager({ clock: clock.now, ...ROOMY }));
-      await managers[0]!.migrate();
+      const apps = managers({ clock: clock.now, ...ROOMY });
+      await apps[0]!.migrate();
       const ip = uniqueAddress();
       const names = Array.from({ length: 8 }, () => uniqueName("ghost"));
       const verify = jest.spyOn(argon2, "verify");
       const results = await Promise.allSettled(
         Array.from({ length: 300 }, (_, i) =>
-          managers[i % instances]!.login(names[i % 8]!, `wrong guess ${i}`, { ip: i % 2 ? ip : `::ffff:${ip}` }),
+          apps[i % instances]!.login(names[i % 8]!, `wrong guess ${i}`, { ip: i % 2 ? ip : `::ffff:${ip}` }),
         ),
       );
       expect(verify).toHaveBeenCalledTimes(50);
@@ -348,6 +356,7 @@ describeEachDatabase("throttling by client address", (fixture) => {
       clock.advance(61 * MINUTE);
       await sm.deleteExpiredSessions();
       expect(await rows(prefix)).toBe(0);
+      await sm.close();
     });
   });
 });
