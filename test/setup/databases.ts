@@ -185,6 +185,7 @@ async function createPostgresDatabase(serverUrl: string): Promise<FreshDatabase>
   return createServerDatabase(serverUrl, {
     // Forced, so that a connection a failed test left open cannot keep the database alive.
     dropSuffix: " with (force)",
+    pool: { max: "4", idleTimeoutMillis: "1000" },
     admin: async (statement) => {
       const client = new Client({ connectionString: serverUrl });
       await client.connect();
@@ -201,6 +202,7 @@ async function createMysqlDatabase(serverUrl: string): Promise<FreshDatabase> {
   const mysql = await import("mysql2/promise");
   return createServerDatabase(serverUrl, {
     createSuffix: " character set utf8mb4",
+    pool: { connectionLimit: "4" },
     admin: async (statement) => {
       const client = await mysql.createConnection(serverUrl);
       try {
@@ -215,11 +217,21 @@ async function createMysqlDatabase(serverUrl: string): Promise<FreshDatabase> {
 /** Creates a randomly named database on a server, through `admin` (one statement per connection). */
 async function createServerDatabase(
   serverUrl: string,
-  server: { admin: (statement: string) => Promise<void>; createSuffix?: string; dropSuffix?: string },
+  server: {
+    admin: (statement: string) => Promise<void>;
+    createSuffix?: string;
+    dropSuffix?: string;
+    /** URL options that keep each manager's pool small. */
+    pool: Record<string, string>;
+  },
 ): Promise<FreshDatabase> {
   const name = `sm_test_${randomBytes(6).toString("hex")}`;
   await server.admin(`create database ${name}${server.createSuffix ?? ""}`);
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;
+  // A suite makes a manager per test and closes them at its end; two suites run at once. With
+  // the drivers' default pools (10 connections, kept for 10 s or more) that outgrows the
+  // servers' connection limits (PostgreSQL's default is 100), so test pools stay small and short-lived.
+  for (const [key, value] of Object.entries(server.pool)) if (!url.searchParams.has(key)) url.searchParams.set(key, value);
   return { url: url.toString(), drop: () => server.admin(`drop database if exists ${name}${server.dropSuffix ?? ""}`) };
 }
