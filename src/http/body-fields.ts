@@ -9,9 +9,6 @@ export type BodyFields<K extends string, O extends string = never> = { [F in K]:
 /** The fields, or why the body was refused. */
 export type BodyFieldsResult<K extends string, O extends string = never> = BodyFields<K, O> | "invalid" | "too_large";
 
-/** The fields of a login or register request. */
-export type Credentials = BodyFields<"username" | "password">;
-
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 /**
@@ -61,11 +58,6 @@ export async function readBodyFields<const K extends string, const O extends str
     if (values.length === 1 && values[0] !== "") fields[name] = values[0]!;
   }
   return fields as BodyFields<K, O>;
-}
-
-/** The `username` and `password` of a login or register body. */
-export function readCredentials<R>(reader: RequestReader<R>, req: R): Promise<BodyFieldsResult<"username" | "password">> {
-  return readBodyFields(reader as RequestReader<unknown>, req, ["username", "password"]);
 }
 
 function fieldsOf<K extends string, O extends string>(
