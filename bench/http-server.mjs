@@ -53,6 +53,8 @@ async function expressApp() {
   }
   if (variant === "ours") {
     const { sessionMiddleware, requireUser, loginHandler } = await import("session-manager/express");
+    // The login section's clients come through a proxy on this machine, each with its own address.
+    app.set("trust proxy", "loopback");
     app.use(sessionMiddleware({ manager }));
     app.get("/me", requireUser(), (req, res) => res.json(req.user));
     // After /me, so that GET /me does not pay for matching a route the floor does not have.

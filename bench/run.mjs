@@ -1,6 +1,6 @@
 // The benchmark suite: `npm run bench` (builds first), or `node bench/run.mjs [options]`.
 //   --quick            tiny counts and one-second runs, to check that the suite works (not timings)
-//   --only LIST        comma-separated sections: http,core,logins,memory (default: all)
+//   --only LIST        comma-separated sections: http,core,logins,memory,address (default: all)
 //   --out FILE         where to write the Markdown report (default bench/RESULTS.md; --quick writes none)
 //   --autocannon       use autocannon even when wrk is installed
 //   --postgres URL     also run the core section on PostgreSQL (or set SESSION_BENCH_POSTGRES_URL)
@@ -12,13 +12,14 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { loadGenerator } from "./lib/load.mjs";
 import { fixed, ratio, table } from "./lib/stats.mjs";
+import { addressSection } from "./sections/address.mjs";
 import { coreSection } from "./sections/core.mjs";
 import { httpSection } from "./sections/http.mjs";
 import { loginSection } from "./sections/logins.mjs";
 import { memorySection } from "./sections/memory.mjs";
 
 const require = createRequire(import.meta.url);
-const SECTIONS = { http: httpSection, core: coreSection, logins: loginSection, memory: memorySection };
+const SECTIONS = { http: httpSection, core: coreSection, logins: loginSection, memory: memorySection, address: addressSection };
 
 const { values } = parseArgs({
   options: {
@@ -102,6 +103,21 @@ if (results.memory) {
   const m = results.memory.metrics;
   // "Flat": less than one byte of retained heap per validation over the run.
   target("heap growth per validation", `${fixed(m.heapPerValidation, 3)} bytes`, "< 1 byte (flat)", m.heapPerValidation < 1);
+}
+if (results.address) {
+  const m = results.address.metrics;
+  target(
+    "database work added per failed login by the address throttle (SQLite)",
+    `${fixed(m.failedAdded, 3)} ms`,
+    "<= 2 ms",
+    m.failedAdded <= 2,
+  );
+  target(
+    `address rows per address after a flood from ${m.flood.count.toLocaleString("en-US")} addresses`,
+    fixed(m.flood.rowsPerAddress, 2),
+    "<= 1",
+    m.flood.rowsPerAddress <= 1,
+  );
 }
 const summary = table(["target", "measured", "goal", "result"], targets);
 process.stdout.write(

@@ -2,6 +2,7 @@ import type { Kysely } from "kysely";
 import type { DialectKind } from "./database/dialect.js";
 import type { Database } from "./database/schema.js";
 import type { SessionLookup } from "./database/sessions.js";
+import type { AddressLimits } from "./database/address-throttle.js";
 import type { LockoutSchedule } from "./database/throttle.js";
 import type { ResolvedOptions } from "./options.js";
 import type { PasswordHasher } from "./passwords.js";
@@ -20,6 +21,8 @@ export interface ManagerContext {
   readonly passwords: PasswordHasher;
   /** The per-username lockout schedule, or null when throttling is off. */
   readonly throttle: LockoutSchedule | null;
+  /** The per-address limits, or null when throttling is off. */
+  readonly addressLimits: AddressLimits | null;
   /** The validation lookup, compiled once. */
   readonly findSession: SessionLookup;
   /** True once the schema is known to be up to date, so a synchronous path may run. */

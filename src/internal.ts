@@ -29,5 +29,12 @@ export const rotate: unique symbol = Symbol.for("session-manager.rotate");
 /** `manager[currentTime]()`: the manager's clock in ms, for freshness checks in the HTTP layer. */
 export const currentTime: unique symbol = Symbol.for("session-manager.currentTime");
 
+/**
+ * `manager[limitAddress](action, ip)`: counts a sign-up (`"registration"`) or a password reset
+ * request (`"reset_request"`) against the client address; resolves to null, or to the seconds to
+ * wait when the address has had its hour's worth.
+ */
+export const limitAddress: unique symbol = Symbol.for("session-manager.limitAddress");
+
 /** Marks a SessionManager of either build. */
 export const MANAGER_BRAND: unique symbol = Symbol.for("session-manager.SessionManager");

@@ -1,4 +1,6 @@
+import { addressKey } from "./client-address.js";
 import type { ManagerContext } from "./context.js";
+import { reserveLogin, settleLogin, type AddressTicket } from "./database/address-throttle.js";
 import { clearThrottle, reserveAttempt } from "./database/throttle.js";
 import { findUserByName, updatePasswordHash, type UserRecord } from "./database/users.js";
 import { LoginThrottledError, ServiceBusyError } from "./errors.js";
@@ -12,10 +14,11 @@ import { normalizeUsername, type NormalizedUsername } from "./usernames.js";
 /**
  * The sign-in workflow: the user when the password is right, else null. In order: input no
  * account can match is refused before any work; a place in the hashing lane is taken
- * (`ServiceBusyError` when full); the attempt is reserved against the username's throttle
- * (`LoginThrottledError` while locked out); the password is checked against the user's hash, or a
- * dummy one for an unknown user, padded to one cost; a success clears the throttle and upgrades a
- * hash made with other parameters.
+ * (`ServiceBusyError` when full); the attempt is reserved against the client address's limits
+ * and the username's throttle (`LoginThrottledError` while either is locked out); the password
+ * is checked against the user's hash, or a dummy one for an unknown user, padded to one cost; a
+ * failure then counts against the address, a success clears the username's throttle, and a hash
+ * made with other parameters is upgraded.
  */
 export async function authenticate(
   ctx: ManagerContext,
@@ -31,14 +34,25 @@ export async function authenticate(
   // The hashing place is taken first, so that a full lane refuses before an attempt is counted.
   const ticket = ctx.passwords.admit();
   let record: UserRecord | null;
+  let counted: AddressTicket | null;
   try {
-    await reserve(ctx, name, meta);
-    record = await findUserByName(ctx.db, name);
+    counted = await reserve(ctx, name, meta);
   } catch (error) {
     ticket.release();
     throw error;
   }
-  if (!(await ctx.passwords.check(ticket, record?.passwordHash ?? null, password)) || record === null) {
+  let ok: boolean;
+  try {
+    record = await findUserByName(ctx.db, name);
+    ok = (await ctx.passwords.check(ticket, record?.passwordHash ?? null, password)) && record !== null;
+  } catch (error) {
+    ticket.release();
+    // An attempt that could not be checked counts as failed: an error must not be a way around the limits.
+    if (counted !== null) await settleLogin(ctx.db, ctx.kind, counted, true).catch(() => undefined);
+    throw error;
+  }
+  if (counted !== null) await settleLogin(ctx.db, ctx.kind, counted, !ok);
+  if (!ok || record === null) {
     ctx.emit("login_failed", { username: name.display, ...eventMeta(cleanSessionMeta(meta)) });
     return null;
   }
@@ -48,16 +62,36 @@ export async function authenticate(
 }
 
 /**
- * Counts the attempt against the username before its password is checked, atomically in the
- * database; throws `LoginThrottledError` while the username is locked out.
+ * Counts the attempt against the client address (when the meta names one) and the username
+ * before its password is checked, atomically in the database; throws `LoginThrottledError` while
+ * either is locked out. Answers what to give back to the address if the password is right.
  */
-async function reserve(ctx: ManagerContext, name: NormalizedUsername, meta: SessionMeta): Promise<void> {
-  if (ctx.throttle === null) return;
+async function reserve(ctx: ManagerContext, name: NormalizedUsername, meta: SessionMeta): Promise<AddressTicket | null> {
+  if (ctx.throttle === null) return null;
   const now = ctx.now();
-  const reservation = await reserveAttempt(ctx.db, ctx.kind, name.key, now, ctx.throttle);
-  if (reservation.reserved) return;
-  ctx.emit("login_throttled", { username: name.display, ...eventMeta(cleanSessionMeta(meta)) });
-  throw new LoginThrottledError(retryAfterSeconds(reservation.lockedUntil, now));
+  const limits = ctx.addressLimits;
+  const address = limits === null || (limits.maxFailures === null && limits.maxUsernames === null) ? null : addressKey(meta.ip);
+  if (address === null) {
+    const reservation = await reserveAttempt(ctx.db, ctx.kind, name.key, now, ctx.throttle);
+    if (reservation.reserved) return null;
+    throw throttled(ctx, name, meta, "username", reservation.lockedUntil, now);
+  }
+  const reservation = await reserveLogin(ctx.db, ctx.kind, address, name.key, now, limits!, ctx.throttle);
+  if (reservation.reserved) return reservation.ticket;
+  throw throttled(ctx, name, meta, reservation.reason, reservation.lockedUntil, now);
+}
+
+/** Reports a refused attempt (`login_throttled`, with what refused it) and makes its error. */
+function throttled(
+  ctx: ManagerContext,
+  name: NormalizedUsername,
+  meta: SessionMeta,
+  reason: "username" | "address",
+  lockedUntil: number,
+  now: number,
+): LoginThrottledError {
+  ctx.emit("login_throttled", { username: name.display, ...eventMeta(cleanSessionMeta(meta)), reason });
+  return new LoginThrottledError(retryAfterSeconds(lockedUntil, now));
 }
 
 /** Replaces a hash of other parameters; skipped, for the next login, when the lane is full. */

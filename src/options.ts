@@ -34,7 +34,11 @@ export interface PasswordOptions {
 }
 
 /**
- * Login throttling per username, kept in the database so every process sees it.
+ * Login throttling per username and per client address, kept in the database so every process
+ * sees it. The address rules count by the `ip` a login is given (the HTTP adapters pass the
+ * framework's client address); a call without one counts only per username. IPv4 addresses
+ * count one by one, IPv6 addresses by their /64. Each `ip…` limit takes `false` to turn that
+ * rule off.
  *
  * ### Examples
  *
@@ -42,6 +46,8 @@ export interface PasswordOptions {
  * import { SessionManager } from "session-manager"
  *
  * const strict = new SessionManager({ throttle: { maxFailures: 5, baseLockoutSeconds: 60 } })
+ * // An office behind one NAT address: more room per address, still a limit.
+ * const office = new SessionManager({ throttle: { ipMaxFailures: 300, ipMaxUsernames: 60 } })
  * const off = new SessionManager({ throttle: false })
  * ```
  */
@@ -52,6 +58,20 @@ export interface ThrottleOptions {
   baseLockoutSeconds?: number;
   /** Longest lockout in seconds. Default 900. */
   maxLockoutSeconds?: number;
+  /**
+   * Failed logins one address may make within 15 minutes; its next attempt is refused and
+   * locks the address out of login for 15 minutes (credential stuffing, guessing). Default 50.
+   */
+  ipMaxFailures?: number | false;
+  /**
+   * Distinct usernames one address may fail on within an hour; an attempt on one more is
+   * refused and locks the address out of login for an hour (password spraying). Default 10.
+   */
+  ipMaxUsernames?: number | false;
+  /** Sign-ups through `registerHandler` per address per hour; past that 429. Default 20. */
+  ipMaxRegistrations?: number | false;
+  /** Requests to `passwordResetRequestHandler` per address per hour; past that 429. Default 20. */
+  ipMaxResetRequests?: number | false;
 }
 
 /**
@@ -131,6 +151,11 @@ export interface ResolvedThrottleOptions {
   readonly maxFailures: number;
   readonly baseLockoutSeconds: number;
   readonly maxLockoutSeconds: number;
+  /** The per-address limits; null where turned off. */
+  readonly ipMaxFailures: number | null;
+  readonly ipMaxUsernames: number | null;
+  readonly ipMaxRegistrations: number | null;
+  readonly ipMaxResetRequests: number | null;
 }
 
 export interface ResolvedTokenOptions {
@@ -177,7 +202,15 @@ export function resolveOptions(options: SessionManagerOptions = {}): ResolvedOpt
   refuseUnknownKeys("new SessionManager(options)", options, OPTION_KEYS);
   refuseUnknownKeys("password", options.password, ["memoryCost", "timeCost", "parallelism", "concurrency", "queueLimit"]);
   if (options.throttle !== false)
-    refuseUnknownKeys("throttle", options.throttle, ["maxFailures", "baseLockoutSeconds", "maxLockoutSeconds"]);
+    refuseUnknownKeys("throttle", options.throttle, [
+      "maxFailures",
+      "baseLockoutSeconds",
+      "maxLockoutSeconds",
+      "ipMaxFailures",
+      "ipMaxUsernames",
+      "ipMaxRegistrations",
+      "ipMaxResetRequests",
+    ]);
   refuseUnknownKeys("tokens", options.tokens, ["passwordResetMinutes", "emailVerificationHours", "emailChangeHours"]);
   const durationDays = options.sessionDurationDays ?? 30;
   positive("sessionDurationDays", durationDays);
@@ -204,6 +237,11 @@ export function resolveOptions(options: SessionManagerOptions = {}): ResolvedOpt
       maxFailures: integer("throttle.maxFailures", t.maxFailures ?? 10, 1, 1_000_000),
       baseLockoutSeconds: integer("throttle.baseLockoutSeconds", t.baseLockoutSeconds ?? 30, 1, 86_400),
       maxLockoutSeconds: integer("throttle.maxLockoutSeconds", t.maxLockoutSeconds ?? 900, 1, 86_400 * 365),
+      ipMaxFailures: limit("throttle.ipMaxFailures", t.ipMaxFailures, 50, 1_000_000),
+      // Each distinct username takes a few dozen bytes in the address's row.
+      ipMaxUsernames: limit("throttle.ipMaxUsernames", t.ipMaxUsernames, 10, 1000),
+      ipMaxRegistrations: limit("throttle.ipMaxRegistrations", t.ipMaxRegistrations, 20, 1_000_000),
+      ipMaxResetRequests: limit("throttle.ipMaxResetRequests", t.ipMaxResetRequests, 20, 1_000_000),
     });
   }
   const tokens = options.tokens ?? {};
@@ -241,6 +279,16 @@ function positive(name: string, value: number): void {
   if (typeof value !== "number" || !Number.isFinite(value) || value <= 0 || value > 100 * 365) {
     throw new InvalidOptionsError(`${name} must be a positive number of days (at most 36500)`);
   }
+}
+
+/** A per-address limit: `false` turns the rule off (null), undefined takes the default. */
+function limit(name: string, value: number | false | undefined, fallback: number, max: number): number | null {
+  if (value === false) return null;
+  const chosen = value ?? fallback;
+  if (!Number.isInteger(chosen) || chosen < 1 || chosen > max) {
+    throw new InvalidOptionsError(`${name} must be an integer from 1 to ${max}, or false`);
+  }
+  return chosen;
 }
 
 function integer(name: string, value: number, min: number, max: number): number {

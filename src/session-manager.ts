@@ -6,6 +6,8 @@ import { migrateToLatest } from "./database/migrations.js";
 import type { Database } from "./database/schema.js";
 import { deleteExpiredBatch, deleteUserSession, deleteUserSessions, listUserSessions, sessionLookup } from "./database/sessions.js";
 import { deleteDeadOneTimeTokens } from "./database/one-time-tokens.js";
+import { countAddressRequest, deleteStaleAddresses, type AddressLimits } from "./database/address-throttle.js";
+import { addressKey } from "./client-address.js";
 import { clearThrottle, deleteStaleThrottles } from "./database/throttle.js";
 import { rekeyUsernames, type RefusedUsername, type UsernameConflict, type UsernameKeyReport } from "./database/username-keys.js";
 import {
@@ -26,13 +28,14 @@ import {
   changeEmail,
   currentTime,
   emitAuthEvent,
+  limitAddress,
   reauthenticateSession,
   rotate,
   signIn,
   startSession,
   validateToken,
 } from "./internal.js";
-import { lockoutSteps } from "./lockout.js";
+import { lockoutSteps, retryAfterSeconds } from "./lockout.js";
 import { authenticate, reauthenticate as reauthenticateToken } from "./login.js";
 import { resolveOptions, type ResolvedOptions, type SessionManagerOptions } from "./options.js";
 import { PasswordHasher, isArgon2Hash, requirePassword } from "./passwords.js";
@@ -149,6 +152,15 @@ export class SessionManager {
       passwords: new PasswordHasher(this.#options.password),
       throttle:
         throttle === null ? null : Object.freeze({ maxFailures: throttle.maxFailures, steps: Object.freeze(lockoutSteps(throttle)) }),
+      addressLimits:
+        throttle === null
+          ? null
+          : Object.freeze<AddressLimits>({
+              maxFailures: throttle.ipMaxFailures,
+              maxUsernames: throttle.ipMaxUsernames,
+              maxRegistrations: throttle.ipMaxRegistrations,
+              maxResetRequests: throttle.ipMaxResetRequests,
+            }),
       findSession: sessionLookup(this.#db, connection.readOne),
       get migrated() {
         return manager.#migrated;
@@ -801,6 +813,26 @@ export class SessionManager {
   }
 
   /**
+   * Counts a sign-up or a password reset request against the client address, for
+   * `registerHandler` and `passwordResetRequestHandler`: null when it may go on, else the seconds
+   * until the address's hour is over. A request without an address, or with the limit or the
+   * throttle off, is never refused.
+   *
+   * @internal
+   */
+  async [limitAddress](action: "registration" | "reset_request", ip: string | null | undefined): Promise<number | null> {
+    const limits = this.#context.addressLimits;
+    const max = action === "registration" ? limits?.maxRegistrations : limits?.maxResetRequests;
+    const address = addressKey(ip);
+    if (max === null || max === undefined || address === null) return null;
+    await this.#ready();
+    const now = this.#now();
+    const counter = action === "registration" ? "registrations" : "reset_requests";
+    const until = await countAddressRequest(this.#db, this.#kind, address, counter, now, max);
+    return until === null ? null : retryAfterSeconds(until, now);
+  }
+
+  /**
    * Ends the session of this token; true when a live session was ended.
    *
    * ### Examples
@@ -819,8 +851,9 @@ export class SessionManager {
 
   /**
    * Deletes expired sessions, in batches so that no lock is held for long, forgets the throttle
-   * state of usernames nobody has tried for a day and one-time tokens that can no longer be used;
-   * returns how many sessions it deleted.
+   * state of usernames nobody has tried for a day, the counters of client addresses whose
+   * windows and lockouts are over, and one-time tokens that can no longer be used; returns how
+   * many sessions it deleted.
    * Run it on a schedule (the CLI's `cleanup` does).
    *
    * ### Examples
@@ -848,6 +881,7 @@ export class SessionManager {
       if (deleted < batchSize) break;
     }
     await deleteStaleThrottles(this.#db, now - THROTTLE_MEMORY_MS, now);
+    await deleteStaleAddresses(this.#db, now);
     await deleteDeadOneTimeTokens(this.#db, now - RESET_WINDOW_MS, now);
     return total;
   }

@@ -159,6 +159,10 @@ export interface AuthEvent {
   expectedOrigin?: string;
   /** `email_delivery_failed`: which message could not be sent (`password_reset`, `email_verification`, …). */
   emailKind?: string;
-  /** `email_delivery_failed`: the error's message (never the message's content or its link). */
-  reason?: string;
+  /**
+   * `login_throttled`: what refused the attempt, `"username"` (its username is locked out) or
+   * `"address"` (its client address is). `email_delivery_failed`: the error's code or name (never
+   * the message's content or its link).
+   */
+  reason?: "username" | "address" | (string & {});
 }

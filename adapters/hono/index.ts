@@ -11,7 +11,8 @@ import type {
   LoginHandlerOptions,
   RequestReader,
   RequireUserOptions,
-  SessionMiddlewareOptions,
+  ResolvedMiddlewareOptions,
+  SessionMiddlewareOptions as CoreSessionMiddlewareOptions,
 } from "../../src/http/index.js";
 import type { Session, User } from "../../src/types.js";
 
@@ -25,7 +26,6 @@ export type {
   RequireUserOptions,
   SendEmail,
   SessionCookieOptions,
-  SessionMiddlewareOptions,
 } from "../../src/http/index.js";
 export { errorMessage } from "../../src/http/index.js";
 
@@ -51,14 +51,55 @@ export type SessionVariables = {
 
 type SessionEnv = { Variables: SessionVariables };
 
+/**
+ * Options of `sessionMiddleware(options)`: those of every adapter, and `clientAddress`.
+ *
+ * ### Examples
+ *
+ * ```ts
+ * import { Hono } from "hono"
+ * import { getConnInfo } from "@hono/node-server/conninfo"
+ * import { sessionMiddleware, type SessionVariables } from "session-manager/hono"
+ *
+ * const app = new Hono<{ Variables: SessionVariables }>()
+ * // The peer address as the runtime reports it (here Node.js; Bun, Deno and others have their own getConnInfo).
+ * app.use(sessionMiddleware({ clientAddress: (c) => getConnInfo(c).remote.address }))
+ * ```
+ */
+export interface SessionMiddlewareOptions extends CoreSessionMiddlewareOptions {
+  /**
+   * The client's address: what the per-address login throttle and the limits on sign-ups and
+   * reset requests count by, and what sessions and events record as `ip`. Default: the socket's
+   * peer address under `@hono/node-server`, and none on other runtimes (only the per-username
+   * rule then applies): pass the runtime's `getConnInfo`. Behind a reverse proxy, read the
+   * address the proxy appended to `X-Forwarded-For` (its last entry), and only then: any other
+   * entry, or the header without a proxy that sets it, is whatever the client wrote.
+   */
+  clientAddress?: (c: Context) => string | null | undefined;
+}
+
+// The `clientAddress` of each middleware that has one, by its resolved options.
+const clientAddresses = new WeakMap<ResolvedMiddlewareOptions, (c: Context) => string | null | undefined>();
+
+function clientAddress(c: Context): string | undefined {
+  const pick = clientAddresses.get(core.boundMiddleware(c, "sessionMiddleware"));
+  if (pick === undefined) return nodeAddress(c);
+  const address: unknown = pick(c);
+  return typeof address === "string" ? address : undefined;
+}
+
+/** The peer address @hono/node-server passes as c.env.incoming; other runtimes report none. */
+function nodeAddress(c: Context): string | undefined {
+  return (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming?.socket?.remoteAddress;
+}
+
 const reader: RequestReader<Context> = {
   method: (c) => c.req.method,
   header: (c, name) => c.req.header(name),
   // Hono's view of the request is its URL: behind a TLS proxy, give the app the https URL.
   origin: (c) => new URL(c.req.url).origin,
   secure: (c) => c.req.url.startsWith("https:"),
-  // @hono/node-server passes the Node.js request as c.env.incoming; other runtimes report no address.
-  ip: (c) => (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming?.socket?.remoteAddress,
+  ip: clientAddress,
   query: (c, name) => c.req.query(name),
   param: (c, name) => c.req.param(name),
   user: (c) => (c as Context<SessionEnv>).get("user") ?? null,
@@ -90,7 +131,10 @@ function send(c: Context, result: HttpResult): Response {
  * ```
  */
 export function sessionMiddleware(options: SessionMiddlewareOptions = {}): MiddlewareHandler<SessionEnv> {
-  const resolved = core.resolveMiddlewareOptions(options);
+  const pick = (options as SessionMiddlewareOptions | undefined)?.clientAddress;
+  if (pick !== undefined && typeof pick !== "function") throw new InvalidOptionsError("clientAddress must be a function of the context");
+  const resolved = core.resolveMiddlewareOptions(options, ["clientAddress"]);
+  if (pick !== undefined) clientAddresses.set(resolved, pick);
   return async function session(c, next) {
     // Express calls a middleware with (req, res, next), Koa with a context whose `req` is Node.js's.
     if (typeof next !== "function" || typeof (c.req as { header?: unknown } | undefined)?.header !== "function") throw wrongFramework();
@@ -152,7 +196,7 @@ export function loginHandler(options: LoginHandlerOptions = {}): MiddlewareHandl
 }
 
 /**
- * Creates the user from `username`, `password` and an optional `email`, and logs in; 201 `{"user":…}` + cookie, 409 when the name or address is taken, 400 for an invalid one, 503 when hashing is saturated, 403 for a cross-site request.
+ * Creates the user from `username`, `password` and an optional `email`, and logs in; 201 `{"user":…}` + cookie, 409 when the name or address is taken, 400 for an invalid one, 429 past `throttle.ipMaxRegistrations` sign-ups from the client's address in an hour, 503 when hashing is saturated, 403 for a cross-site request.
  *
  * ### Examples
  *
@@ -260,7 +304,7 @@ export function revokeSessionHandler(options: HandlerOptions = {}): MiddlewareHa
 }
 
 /**
- * `identifier` (a username or an email address): always 202 `{"status":"accepted"}` for a well-formed body, at once, whether or not an account matched; the reset link is then sent to the account's stored address through `sendEmail`. Delivery errors become `email_delivery_failed` events.
+ * `identifier` (a username or an email address): always 202 `{"status":"accepted"}` for a well-formed body, at once, whether or not an account matched; the reset link is then sent to the account's stored address through `sendEmail`. Delivery errors become `email_delivery_failed` events. 429 past `throttle.ipMaxResetRequests` requests from the client's address in an hour, whatever the accounts.
  *
  * ### Examples
  *

@@ -175,7 +175,7 @@ export function loginHandler(options: LoginHandlerOptions = {}): Middleware<Sess
 }
 
 /**
- * Creates the user from `username`, `password` and an optional `email`, and logs in; 201 `{"user":…}` + cookie, 409 when the name or address is taken, 400 for an invalid one, 503 when hashing is saturated, 403 for a cross-site request.
+ * Creates the user from `username`, `password` and an optional `email`, and logs in; 201 `{"user":…}` + cookie, 409 when the name or address is taken, 400 for an invalid one, 429 past `throttle.ipMaxRegistrations` sign-ups from the client's address in an hour, 503 when hashing is saturated, 403 for a cross-site request.
  *
  * ### Examples
  *
@@ -301,7 +301,7 @@ export function revokeSessionHandler(options: HandlerOptions = {}): Middleware<S
 }
 
 /**
- * `identifier` (a username or an email address): always 202 `{"status":"accepted"}` for a well-formed body, at once, whether or not an account matched; the reset link is then sent to the account's stored address through `sendEmail`. Delivery errors become `email_delivery_failed` events.
+ * `identifier` (a username or an email address): always 202 `{"status":"accepted"}` for a well-formed body, at once, whether or not an account matched; the reset link is then sent to the account's stored address through `sendEmail`. Delivery errors become `email_delivery_failed` events. 429 past `throttle.ipMaxResetRequests` requests from the client's address in an hour, whatever the accounts.
  *
  * ### Examples
  *

@@ -25,9 +25,10 @@ async function verifyTime(samples) {
   return median(times);
 }
 
-async function login(url, username = USERNAME) {
+async function login(url, username = USERNAME, client = undefined) {
   const start = performance.now();
-  const { status } = await request(`${url}/login`, { method: "POST", body: { username, password: PASSWORD } });
+  const headers = client === undefined ? {} : { "X-Forwarded-For": client };
+  const { status } = await request(`${url}/login`, { method: "POST", headers, body: { username, password: PASSWORD } });
   if (status !== 200) throw new Error(`login answered ${status}`);
   return performance.now() - start;
 }
@@ -66,12 +67,14 @@ export async function loginSection({ quick, dir, generator, log }) {
     }
 
     // Throughput: a pile of logins at once, nothing else running; the lane lets `concurrency` hash at a time.
-    // One each for 32 users: the throttle reserves at most maxFailures attempts on one username at
-    // once, and past the default password.queueLimit (32 waiting) logins are refused with 503.
+    // One each for 32 users, each from its own client address (forwarded by a trusted proxy): the
+    // throttle checks at most maxFailures attempts on one username, and at most ipMaxUsernames
+    // usernames from one address, at once; past the default password.queueLimit (32 waiting)
+    // logins are refused with 503.
     const verifyMs = await verifyTime(quick ? 1 : 15);
     const count = quick ? 2 : 32;
     const start = performance.now();
-    const times = await Promise.all(Array.from({ length: count }, (_, i) => login(server.url, `user${i + 1}`)));
+    const times = await Promise.all(Array.from({ length: count }, (_, i) => login(server.url, `user${i + 1}`, `198.51.100.${i + 1}`)));
     const throughput = count / ((performance.now() - start) / 1000);
     const allowed = (concurrency * 1000) / verifyMs;
 

@@ -136,6 +136,34 @@ function migrations(kind: DialectKind, prefix: string, onReport: (report: Userna
           .execute();
       },
     },
+    // Throttling by client address: one row per address key, holding every per-address counter
+    // (see AddressThrottleTable). Written to be run twice, like the two before it.
+    "2026_12_01_0003_address_throttle": {
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any -- Kysely types migrations and foreign instances as Kysely<any>
+      async up(db: Kysely<any>): Promise<void> {
+        const tableOptions = kind === "mysql" ? sql`character set utf8mb4 collate utf8mb4_bin` : sql``;
+        await db.schema
+          .createTable("auth_address_throttle")
+          .ifNotExists()
+          .addColumn("address_key", "varchar(64)", (c) => c.primaryKey())
+          .addColumn("locked_until", "bigint", (c) => c.notNull())
+          .addColumn("failures", "integer", (c) => c.notNull())
+          .addColumn("pending", "integer", (c) => c.notNull())
+          .addColumn("failures_since", "bigint", (c) => c.notNull())
+          .addColumn("usernames", "text", (c) => c.notNull())
+          .addColumn("usernames_since", "bigint", (c) => c.notNull())
+          .addColumn("registrations", "integer", (c) => c.notNull())
+          .addColumn("registrations_since", "bigint", (c) => c.notNull())
+          .addColumn("reset_requests", "integer", (c) => c.notNull())
+          .addColumn("reset_requests_since", "bigint", (c) => c.notNull())
+          .addColumn("updated_at", "bigint", (c) => c.notNull())
+          .modifyEnd(tableOptions)
+          .execute();
+        await ifMissing(
+          db.schema.createIndex(`${prefix}auth_address_throttle_updated_at`).on("auth_address_throttle").column("updated_at"),
+        ).execute();
+      },
+    },
   };
 }
 

@@ -9,6 +9,7 @@ export interface Database {
   auth_sessions: SessionsTable;
   auth_login_throttle: LoginThrottleTable;
   auth_one_time_tokens: OneTimeTokensTable;
+  auth_address_throttle: AddressThrottleTable;
 }
 
 export interface UsersTable {
@@ -58,6 +59,41 @@ export interface LoginThrottleTable {
 }
 
 /**
+ * The per-address rules: one row per client address key (see src/client-address.ts), whatever
+ * it does, so a flood from many addresses costs one row each. Every counter belongs to a window
+ * that opened at its `_since` time (0: none yet) and is void once the window has passed; a row
+ * whose windows and lockout are all over carries nothing and is deleted by
+ * `deleteExpiredSessions`. Rows are read and written only under the row's lock.
+ */
+export interface AddressThrottleTable {
+  /** An IPv4 address, an IPv6 /64 (`2001:db8:1:2::/64`), or `unparsed`. */
+  address_key: string;
+  /** Login attempts from this address are refused until then. */
+  locked_until: number | string;
+  /** Failed logins in the 15-minute window opened at `failures_since`. */
+  failures: number;
+  /** Logins of that window whose password is still being checked. */
+  pending: number;
+  failures_since: number | string;
+  /**
+   * The usernames failed on in the hour opened at `usernames_since`, as space-separated
+   * `digest:failed:running` entries: a truncated SHA-256 of the username key, how many
+   * attempts on it failed, and how many are still being checked. At most `ipMaxUsernames`
+   * entries.
+   */
+  usernames: string;
+  usernames_since: number | string;
+  /** Sign-ups through `registerHandler` in the hour opened at `registrations_since`. */
+  registrations: number;
+  registrations_since: number | string;
+  /** Password reset requests in the hour opened at `reset_requests_since`. */
+  reset_requests: number;
+  reset_requests_since: number | string;
+  /** The last time a counter or the lockout changed. */
+  updated_at: number | string;
+}
+
+/**
  * Password reset, email verification and email change tokens. Only the SHA-256 digest is kept.
  * A consumed or voided token keeps its row, with `expires_at` 0, until `deleteExpiredSessions`
  * forgets it, so that the reset tokens issued within the last hour can still be counted.
@@ -74,6 +110,12 @@ export interface OneTimeTokensTable {
 }
 
 /** The names the library uses for its tables before any `tablePrefix`. */
-export const TABLE_NAMES: ReadonlySet<string> = new Set(["auth_users", "auth_sessions", "auth_login_throttle", "auth_one_time_tokens"]);
+export const TABLE_NAMES: ReadonlySet<string> = new Set([
+  "auth_users",
+  "auth_sessions",
+  "auth_login_throttle",
+  "auth_one_time_tokens",
+  "auth_address_throttle",
+]);
 export const MIGRATION_TABLE = "auth_migrations";
 export const MIGRATION_LOCK_TABLE = "auth_migrations_lock";

@@ -1,4 +1,4 @@
-import { sql, type Kysely, type RawBuilder } from "kysely";
+import { sql, type Kysely, type RawBuilder, type Transaction } from "kysely";
 import type { DialectKind } from "./dialect.js";
 import type { Database } from "./schema.js";
 
@@ -27,8 +27,28 @@ export async function reserveAttempt(
   schedule: LockoutSchedule,
 ): Promise<Reservation> {
   if (kind === "mysql") return reserveWithRowLock(db, usernameKey, now, schedule);
-  // One upsert: SQLite takes the write lock for the statement, PostgreSQL the row lock of the
-  // conflicting row, so no two reservations read the same count.
+  return reserveByUpsert(db, usernameKey, now, schedule);
+}
+
+/**
+ * `reserveAttempt` inside a transaction the caller holds (the address throttle's, which decides
+ * whether the username is counted at all).
+ */
+export function reserveAttemptIn(
+  trx: Transaction<Database>,
+  kind: DialectKind,
+  usernameKey: string,
+  now: number,
+  schedule: LockoutSchedule,
+): Promise<Reservation> {
+  return kind === "mysql" ? reserveLocked(trx, usernameKey, now, schedule) : reserveByUpsert(trx, usernameKey, now, schedule);
+}
+
+/**
+ * One upsert: SQLite takes the write lock for the statement, PostgreSQL the row lock of the
+ * conflicting row, so no two reservations read the same count.
+ */
+async function reserveByUpsert(db: Kysely<Database>, usernameKey: string, now: number, schedule: LockoutSchedule): Promise<Reservation> {
   const firstLock = lockedUntilAt(1, schedule, now) ?? 0;
   const reserved = await db
     .insertInto("auth_login_throttle")
@@ -57,33 +77,40 @@ export async function reserveAttempt(
 async function reserveWithRowLock(db: Kysely<Database>, usernameKey: string, now: number, schedule: LockoutSchedule): Promise<Reservation> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await db.transaction().execute(async (trx) => {
-        await trx
-          .insertInto("auth_login_throttle")
-          .values({ username_key: usernameKey, failures: 0, locked_until: 0, updated_at: now })
-          .onDuplicateKeyUpdate({ username_key: usernameKey })
-          .execute();
-        const row = await trx
-          .selectFrom("auth_login_throttle")
-          .select(["failures", "locked_until"])
-          .where("username_key", "=", usernameKey)
-          .forUpdate()
-          .executeTakeFirstOrThrow();
-        const lockedUntil = Number(row.locked_until);
-        if (lockedUntil > now) return { reserved: false, lockedUntil };
-        const failures = Number(row.failures) + 1;
-        await trx
-          .updateTable("auth_login_throttle")
-          .set({ failures, locked_until: lockedUntilAt(failures, schedule, now) ?? lockedUntil, updated_at: now })
-          .where("username_key", "=", usernameKey)
-          .execute();
-        return { reserved: true };
-      });
+      return await db.transaction().execute((trx) => reserveLocked(trx, usernameKey, now, schedule));
     } catch (error) {
       // InnoDB may still pick this transaction as a deadlock victim (gap locks of a new key); it was rolled back whole.
       if ((error as { code?: unknown }).code !== "ER_LOCK_DEADLOCK" || attempt >= 5) throw error;
     }
   }
+}
+
+async function reserveLocked(
+  trx: Transaction<Database>,
+  usernameKey: string,
+  now: number,
+  schedule: LockoutSchedule,
+): Promise<Reservation> {
+  await trx
+    .insertInto("auth_login_throttle")
+    .values({ username_key: usernameKey, failures: 0, locked_until: 0, updated_at: now })
+    .onDuplicateKeyUpdate({ username_key: usernameKey })
+    .execute();
+  const row = await trx
+    .selectFrom("auth_login_throttle")
+    .select(["failures", "locked_until"])
+    .where("username_key", "=", usernameKey)
+    .forUpdate()
+    .executeTakeFirstOrThrow();
+  const lockedUntil = Number(row.locked_until);
+  if (lockedUntil > now) return { reserved: false, lockedUntil };
+  const failures = Number(row.failures) + 1;
+  await trx
+    .updateTable("auth_login_throttle")
+    .set({ failures, locked_until: lockedUntilAt(failures, schedule, now) ?? lockedUntil, updated_at: now })
+    .where("username_key", "=", usernameKey)
+    .execute();
+  return { reserved: true };
 }
 
 /** When the lockout ends after `failures` failures counted at `now`; null while under the limit. */

@@ -5,8 +5,8 @@ import type { Database } from "./schema.js";
 const ATTEMPTS = 5;
 
 /**
- * Runs `work` in a transaction meant to begin by locking one user's row (`lockUser`), which is
- * what orders concurrent flows on that user. On MySQL it runs at READ COMMITTED: the row lock is
+ * Runs `work` in a transaction meant to begin by locking one row (a user's, `lockUser`; an
+ * address's, in address-throttle.ts), which is what orders concurrent flows on it. On MySQL it runs at READ COMMITTED: the row lock is
  * all the flows need, and REPEATABLE READ's gap locks on the token index would make transactions
  * of two different users deadlock on the gap between their rows. A deadlock the database reports
  * anyway (MySQL, PostgreSQL) rolls the transaction back, and it is tried again.

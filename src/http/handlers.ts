@@ -10,7 +10,7 @@ import type {
 } from "../errors.js";
 import type { SessionMeta, User } from "../types.js";
 import { InvalidOptionsError } from "../errors.js";
-import { signIn, startSession } from "../internal.js";
+import { limitAddress, signIn, startSession } from "../internal.js";
 import type { StartedSession } from "../session-lifecycle.js";
 import { readBodyFields, type BodyFields } from "./body-fields.js";
 import { readSessionCookieValues } from "./cookie.js";
@@ -96,6 +96,10 @@ export async function register<R>(
 ): Promise<HttpResult> {
   const credentials = await signInFields(options, handler, reader, req, ["email"]);
   if (!isFields(credentials)) return credentials;
+  // Every well-formed sign-up counts against its address, taken or not: each costs a hash, and a
+  // 409 tells whether a username exists.
+  const wait = await options.manager[limitAddress]("registration", reader.ip(req));
+  if (wait !== null) return tooManyRequests(handler, wait);
   let user: User;
   try {
     user = await options.manager.createUser(credentials.username, credentials.password, { email: credentials.email ?? null });
@@ -187,6 +191,11 @@ export function hasCode<C extends keyof ErrorOfCode>(error: unknown, code: C): e
 
 export function retryAfter(error: LoginThrottledError | ServiceBusyError): Array<[string, string]> {
   return [["Retry-After", String(error.retryAfterSeconds)]];
+}
+
+/** 429 `too_many_attempts` with `Retry-After`, for a client address past its hourly limit. */
+export function tooManyRequests(handler: ResolvedHandlerOptions, seconds: number): HttpResult {
+  return failure(handler, 429, "too_many_attempts", [], [["Retry-After", String(seconds)]]);
 }
 
 /** The first value of the session cookie on the request, under the middleware's cookie name, or null. */

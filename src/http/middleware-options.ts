@@ -195,12 +195,26 @@ export function getDefaultManager(): SessionManager {
   return defaultManager;
 }
 
-/** Checks the middleware options once, at creation, so that bad configuration never waits for a request. */
-export function resolveMiddlewareOptions(options: SessionMiddlewareOptions = {}): ResolvedMiddlewareOptions {
+/**
+ * Checks the middleware options once, at creation, so that bad configuration never waits for a
+ * request; `extraKeys` are the options of one adapter's own, which it checks itself.
+ */
+export function resolveMiddlewareOptions(
+  options: SessionMiddlewareOptions = {},
+  extraKeys: readonly string[] = [],
+): ResolvedMiddlewareOptions {
   if (isSessionManager(options)) {
     throw new InvalidOptionsError("sessionMiddleware takes options: write sessionMiddleware({ manager }), not sessionMiddleware(manager)");
   }
-  refuseUnknownKeys("sessionMiddleware(options)", options, ["manager", "origin", "cookieName", "cookie", "csrf", "trustedOrigins"]);
+  refuseUnknownKeys("sessionMiddleware(options)", options, [
+    "manager",
+    "origin",
+    "cookieName",
+    "cookie",
+    "csrf",
+    "trustedOrigins",
+    ...extraKeys,
+  ]);
   refuseUnknownKeys("cookie", options.cookie, ["secure", "sameSite", "path", "domain"]);
   // Not instanceof: the CommonJS and the ESM build each have their own SessionManager class, and
   // an app may well create its manager with one and its middleware with the other.

@@ -1,12 +1,12 @@
 import { InvalidOptionsError } from "../errors.js";
-import { changeEmail, emitAuthEvent } from "../internal.js";
+import { changeEmail, emitAuthEvent, limitAddress } from "../internal.js";
 import type { EmailToken } from "../recovery.js";
 import type { SessionManager } from "../session-manager.js";
 import type { User } from "../types.js";
 import { isFresh } from "./account.js";
 import { readBodyFields } from "./body-fields.js";
 import { FORBIDDEN, isRefusedByCsrf } from "./csrf.js";
-import { clearing, failure, hasCode, isFields, requestFields, retryAfter, serializeUser } from "./handlers.js";
+import { clearing, failure, hasCode, isFields, requestFields, retryAfter, serializeUser, tooManyRequests } from "./handlers.js";
 import {
   resolveHandlerOptions,
   type HandlerOptions,
@@ -147,6 +147,7 @@ export class DeliveryQueue {
 /**
  * POST `identifier` (a username or an email address): 202 whatever happens next, so the answer
  * tells nobody whether an account matched; the lookup, the token and the delivery run after it.
+ * Past `ipMaxResetRequests` from one client address within the hour: 429, whatever the identifier.
  */
 export async function passwordResetRequest<R>(
   options: ResolvedMiddlewareOptions,
@@ -159,6 +160,9 @@ export async function passwordResetRequest<R>(
   const fields = requestFields(mail.handler, await readBodyFields(reader as RequestReader<unknown>, req, ["identifier"]));
   if (!isFields(fields)) return withNoReferrer(fields);
   const manager = options.manager;
+  // Counted by address only, before anything looks at the identifier: a 429 says nothing about accounts.
+  const wait = await manager[limitAddress]("reset_request", reader.ip(req));
+  if (wait !== null) return withNoReferrer(tooManyRequests(mail.handler, wait));
   queue.run(manager, "password_reset", async () => {
     const issued = await manager.createPasswordResetToken(fields.identifier);
     if (issued !== null) await send(mail, "password_reset", issued.user, issued);

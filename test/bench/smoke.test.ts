@@ -20,11 +20,19 @@ describe("benchmark suite", () => {
         (error, output, stderr) => (error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(output)),
       );
     });
-    for (const heading of ["HTTP: authenticated GET /me", "Core: operations per second", "Logins:", "Memory:", "Targets"]) {
+    for (const heading of [
+      "HTTP: authenticated GET /me",
+      "Core: operations per second",
+      "Logins:",
+      "Memory:",
+      "Address throttle:",
+      "Targets",
+    ]) {
       expect(stdout).toContain(heading);
     }
     for (const framework of ["express", "koa", "hono"]) expect(stdout).toMatch(new RegExp(`^${framework}\\s+[\\d,]+`, "m"));
     expect(stdout).toContain("checkSession time vs hand-written cached statement");
+    expect(stdout).toContain("database work added per failed login by the address throttle");
     const report = readFileSync(out, "utf8");
     expect(report).toContain("# Benchmark results");
     expect(report).toContain("| target | measured | goal | result |");

@@ -130,6 +130,41 @@ describeEachDatabase(
       }
     });
 
+    it("shares one address's failure count between processes exactly: a burst from every process checks 50 guesses", async () => {
+      const ip = "198.51.100.23";
+      const names = Array.from({ length: 8 }, () => uniqueName("ghost"));
+      // 20 per process, as above: within each one's hashing queue, so that only the throttles refuse.
+      const results = await Promise.allSettled(
+        apps.flatMap((app, p) =>
+          Array.from({ length: 20 }, (_, i) => app.call("loginFrom", names[(p * 20 + i) % 8], `wrong guess ${i}`, ip)),
+        ),
+      );
+      // A guess that reached the hash answers null; every other one was refused before hashing.
+      expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(50);
+      for (const result of results) {
+        if (result.status === "rejected") expect(result.reason).toMatchObject({ code: "login_throttled" });
+      }
+      for (const app of apps)
+        await expect(app.call("loginFrom", uniqueName(), "wrong guess", ip)).rejects.toMatchObject({ code: "login_throttled" });
+      // Another address, and a call naming none, are not concerned.
+      expect(await apps[0]!.call("loginFrom", names[0], "wrong guess", "198.51.100.24")).toBeNull();
+    });
+
+    it("counts the distinct usernames one address sprays from every process exactly: 10 are checked", async () => {
+      const ip = "2001:db8:77::1";
+      const results = await Promise.allSettled(
+        apps.flatMap((app, p) =>
+          Array.from({ length: 15 }, (_, i) =>
+            app.call("loginFrom", uniqueName("sprayed"), "Summer2026!", ip.replace("::1", `::${p}:${i}`)),
+          ),
+        ),
+      );
+      expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(10);
+      for (const result of results) {
+        if (result.status === "rejected") expect(result.reason).toMatchObject({ code: "login_throttled" });
+      }
+    });
+
     it("lets exactly one process create a contested username", async () => {
       const name = uniqueName();
       const results = await Promise.allSettled(

@@ -233,6 +233,8 @@ function checkDocumented(req: TestRequest, res: TestResponse): { token: string; 
               400: ["invalid_request", "invalid_username", "invalid_password", "invalid_email"],
               409: ["username_taken", "email_taken"],
               413: ["payload_too_large"],
+              // Past throttle.ipMaxRegistrations sign-ups from one address (every request comes from 127.0.0.1).
+              429: ["too_many_attempts"],
             };
       if (!allowed[res.status]?.includes(error as string)) fail("not a documented answer");
       if (res.status === 429 && !/^\d+$/.test(String(res.headers["retry-after"]))) fail("429 without Retry-After");
@@ -262,7 +264,7 @@ function checkDocumented(req: TestRequest, res: TestResponse): { token: string; 
  */
 const TOKEN_ANSWERS = { 400: ["invalid_request", "invalid_token"], 413: ["payload_too_large"] };
 const RECOVERY_ANSWERS: Record<string, Record<string, Record<number, unknown[]>>> = {
-  "/forgot-password": { POST: { 202: ["accepted"], 400: ["invalid_request"], 413: ["payload_too_large"] } },
+  "/forgot-password": { POST: { 202: ["accepted"], 400: ["invalid_request"], 413: ["payload_too_large"], 429: ["too_many_attempts"] } },
   "/reset-password": { POST: TOKEN_ANSWERS, GET: { 405: ["method_not_allowed"] } },
   "/form/reset-password": {
     POST: { 303: ["invalid_request", "invalid_token", "payload_too_large"].map((code) => `/choose-password?error=${code}`) },

@@ -17,6 +17,7 @@ const operations = {
   requestEmailChange: (userId, email) => sm.requestEmailChange(userId, email),
   confirmEmailChange: (token) => sm.confirmEmailChange(token),
   login: (name, password) => sm.login(name, password),
+  loginFrom: (name, password, ip) => sm.login(name, password, { ip }),
   authenticate: (name, password) => sm.authenticateUser(name, password),
   validate: (token) => sm.validateSession(token),
   revoke: (token) => sm.revokeSession(token),

@@ -47,3 +47,9 @@ app.post("/change-email", emailChangeHandler({ sendEmail, link }));
 app.get("/confirm-email", confirmEmailChangeHandler({ sendEmail }));
 // @ts-expect-error sendEmail is required
 app.post("/change-email", emailChangeHandler({ link }));
+
+// clientAddress: a function of the context answering the address, or nothing.
+app.use(sessionMiddleware({ clientAddress: (c) => c.req.header("x-forwarded-for")?.split(",").at(-1)?.trim() }));
+app.use(sessionMiddleware({ clientAddress: () => null }));
+// @ts-expect-error a header name is not a function
+app.use(sessionMiddleware({ clientAddress: "x-forwarded-for" }));
