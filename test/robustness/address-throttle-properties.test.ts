@@ -1,7 +1,7 @@
 import { randomInt } from "node:crypto";
 import fc from "fast-check";
 import { LoginThrottledError, type AuthEvent, type SessionManager } from "session-manager";
-import { describeEachDatabase, uniqueName } from "../setup/databases";
+import { FAST_PASSWORDS, describeEachDatabase, uniqueName } from "../setup/databases";
 
 // SQLite runs are cheap; on the servers every attempt is a few round trips.
 const RUNS: Record<string, number> = { "sqlite-memory": 200, "sqlite-file": 200, postgres: 60, mysql: 40 };
@@ -157,6 +157,103 @@ describeEachDatabase("address throttle against a model of its rules", (fixture) 
         }
       }),
       { numRuns: RUNS[fixture.database.name] },
+    );
+  });
+});
+
+interface Attempt {
+  /** 0 to 2 are users, 3 has no account. */
+  user: number;
+  right: boolean;
+}
+
+interface Batch {
+  /** How long the clock moves before the batch is sent. */
+  waitMs: number;
+  /** Sent all at once, from one address. */
+  attempts: Attempt[];
+}
+
+const batch: fc.Arbitrary<Batch> = fc.record({
+  waitMs: fc.constantFrom(0, 0, 0, 16 * MINUTE, 61 * MINUTE),
+  attempts: fc.array(fc.record({ user: fc.constantFrom(0, 1, 2, 2, 3), right: fc.boolean() }), { minLength: 1, maxLength: 8 }),
+});
+
+/**
+ * What the rules promise for attempts sent at once, whatever order they reach the database in:
+ * failed logins stay within both limits of their windows, and the address is locked out only
+ * once finished failures reached a limit; an attempt refused while others were running is told
+ * to come back in a second.
+ */
+describeEachDatabase("address throttle under concurrent attempts", (fixture) => {
+  let now = Date.UTC(2027, 0, 1);
+  let sm: SessionManager;
+
+  beforeAll(async () => {
+    sm = fixture.manager({
+      clock: () => new Date(now),
+      throttle: { ...LIMITS, maxLockoutSeconds: 600 },
+      password: { ...FAST_PASSWORDS, queueLimit: 10_000 },
+    });
+    await sm.migrate();
+  });
+
+  it("keeps both limits and locks only on finished failures, for every batch of simultaneous attempts", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(batch, { minLength: 1, maxLength: 12 }), async (batches) => {
+        now += 10 * 24 * 60 * MINUTE;
+        const names = [uniqueName("a"), uniqueName("b"), uniqueName("c"), uniqueName("ghost")];
+        for (const name of names.slice(0, 3)) await sm.createUser(name, PASSWORD);
+        const n = randomInt(1 << 24);
+        const forms = [`10.${n >> 16}.${(n >> 8) & 255}.${n & 255}`, `::ffff:10.${n >> 16}.${(n >> 8) & 255}.${n & 255}`];
+        // The windows as the rules open them: at the first attempt counted after the last one closed.
+        let failuresSince: number | null = null;
+        let failures = 0;
+        let namesSince: number | null = null;
+        const failedNames = new Set<number>();
+        let lockedUntil = 0;
+        const log: string[] = [];
+        for (const b of batches) {
+          now += b.waitMs;
+          if (failuresSince !== null && failuresSince + 15 * MINUTE <= now) [failuresSince, failures] = [null, 0];
+          if (namesSince !== null && namesSince + 60 * MINUTE <= now) {
+            namesSince = null;
+            failedNames.clear();
+          }
+          const results = await Promise.all(
+            b.attempts.map((a) =>
+              sm.login(names[a.user]!, a.right ? PASSWORD : "a wrong password", { ip: forms[randomInt(2)] }).then(
+                (token) => (token === null ? "wrong" : "signed in"),
+                (error: unknown) => {
+                  if (!(error instanceof LoginThrottledError)) throw error;
+                  return error.retryAfterSeconds;
+                },
+              ),
+            ),
+          );
+          log.push(`+${b.waitMs / MINUTE} min: ${b.attempts.map((a, i) => `${a.user}${a.right ? "+" : "-"}=${results[i]}`).join(" ")}`);
+          const fail = (why: string) => new Error(`${why}\n${log.join("\n")}`);
+          if (results.some((r) => r === "wrong" || r === "signed in")) {
+            failuresSince ??= now;
+            namesSince ??= now;
+          }
+          b.attempts.forEach((a, i) => {
+            if (results[i] !== "wrong") return;
+            failures += 1;
+            failedNames.add(a.user);
+          });
+          if (failures > LIMITS.ipMaxFailures) throw fail(`${failures} failures checked in one window`);
+          if (failedNames.size > LIMITS.ipMaxUsernames) throw fail(`${failedNames.size} usernames failed on in one hour`);
+          // Username lockouts last at most 600 s here; an address lockout starts at 900 s or 3600 s.
+          const lock = Math.max(0, ...results.filter((r): r is number => r === 900 || r === 3600));
+          if (lock > 0 && lockedUntil <= now) {
+            const reached = lock === 900 ? failures >= LIMITS.ipMaxFailures : failedNames.size >= LIMITS.ipMaxUsernames;
+            if (!reached) throw fail(`the address was locked out for ${lock} s before its failures reached that limit`);
+            lockedUntil = now + lock * SECOND;
+          }
+        }
+      }),
+      { numRuns: RUNS[fixture.database.name]! / 2 },
     );
   });
 });
