@@ -67,6 +67,23 @@ for (const adapter of Object.keys(ADDRESS_APPS) as AdapterName[]) {
         expect(res.headers["retry-after"]).toBe("3600");
       });
 
+      it("lets 15 people behind one address sign in at once: some are asked to retry in a second, none is locked out", async () => {
+        const t = setUp("untrusted", { ipMaxUsernames: 3 });
+        const names = Array.from({ length: 15 }, () => uniqueName());
+        for (const name of names) await t.manager.createUser(name, PASSWORD);
+        const answers = await Promise.all(names.map((username) => post(t.app, "/login").send({ username, password: PASSWORD })));
+        for (const res of answers) {
+          if (res.status === 429) expect(res.headers["retry-after"]).toBe("1");
+          else expect(res.status).toBe(200);
+        }
+        expect(answers.filter((res) => res.status === 200).length).toBeGreaterThanOrEqual(3);
+        // Each comes back and signs in; then a typo is an ordinary 401.
+        for (const [i, res] of answers.entries()) {
+          if (res.status === 429) await post(t.app, "/login").send({ username: names[i], password: PASSWORD }).expect(200);
+        }
+        await post(t.app, "/login").send({ username: names[0], password: "a typo" }).expect(401);
+      });
+
       it("limits sign-ups per address per hour, taken usernames included, whatever X-Forwarded-For claims", async () => {
         const t = setUp("untrusted", { ipMaxRegistrations: 2 });
         const name = uniqueName();
