@@ -9,7 +9,10 @@ const DEFAULT_FRESH_SECONDS = 600;
  * `0.0.0.0` or `::` for every interface); `APP_URL`, the public origin the links in mail point at
  * (default the listening URL, or `http://localhost:${PORT}` on every interface); `SMTP_URL`
  * (unset: the development outbox); `MAIL_FROM`; `FRESH_SECONDS`, how long after the password was
- * last typed the security settings open without asking for it again (default 600).
+ * last typed the security settings open without asking for it again (default 600);
+ * `TRUST_PROXY`, how many reverse proxies stand in front of the app (default 0): the client
+ * address that login throttling counts by is then the one the outermost of them appended to
+ * `X-Forwarded-For`. Leave it 0 without a proxy: the header is whatever the client wrote.
  */
 export function readSettings(env) {
   const port = Number(env.PORT ?? 3000);
@@ -30,6 +33,7 @@ export function readSettings(env) {
     smtpUrl: env.SMTP_URL || null,
     mailFrom: env.MAIL_FROM || "session-manager example <no-reply@localhost>",
     freshSeconds: freshSeconds(env.FRESH_SECONDS),
+    trustProxy: proxyHops(env.TRUST_PROXY),
   };
 }
 
@@ -47,6 +51,14 @@ export function listeningMessage(framework, host, port, appUrl) {
 
 function isWildcard(host) {
   return host === "0.0.0.0" || host === "::" || host === "[::]";
+}
+
+function proxyHops(value) {
+  if (value === undefined || value === "") return 0;
+  const hops = Number(value);
+  if (!Number.isInteger(hops) || hops < 0 || hops > 10)
+    throw new Error(`TRUST_PROXY must be a number of proxies from 0 to 10, not ${JSON.stringify(value)}`);
+  return hops;
 }
 
 function freshSeconds(value) {

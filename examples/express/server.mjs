@@ -48,10 +48,13 @@ const flash = (req) => flashOf((name) => req.query[name]);
  * Builds the app around a SessionManager. `appUrl`: the absolute origin the links in mail point
  * at; `origin`: the public origin for the CSRF check, when the app runs behind a proxy;
  * `mailer`: from `createMailer()`; `freshSeconds`: how long after the password was typed the
- * security settings open without asking for it again.
+ * security settings open without asking for it again; `trustProxy`: how many reverse proxies
+ * stand in front (0: none, the connection's address is the client's).
  */
-export function createApp(manager, { appUrl, origin, mailer, freshSeconds = 600 }) {
+export function createApp(manager, { appUrl, origin, mailer, freshSeconds = 600, trustProxy = 0 }) {
   const app = express();
+  // req.ip, which login throttling counts by, is then the address the outermost proxy appended.
+  if (trustProxy > 0) app.set("trust proxy", trustProxy);
   app.use(sessionMiddleware({ manager, origin }));
   const { sendEmail } = mailer;
   const devOutbox = mailer.outbox !== null;
@@ -182,7 +185,13 @@ if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(
   const settings = readSettings(process.env);
   const manager = new SessionManager({ onEvent: logDeliveryFailures }); // SQLite file sessions.db in the current directory
   const mailer = createMailer({ smtpUrl: settings.smtpUrl, from: settings.mailFrom });
-  const app = createApp(manager, { appUrl: settings.appUrl, origin: settings.origin, mailer, freshSeconds: settings.freshSeconds });
+  const app = createApp(manager, {
+    appUrl: settings.appUrl,
+    origin: settings.origin,
+    mailer,
+    freshSeconds: settings.freshSeconds,
+    trustProxy: settings.trustProxy,
+  });
   const server = app.listen(settings.port, settings.host, (error) => {
     if (error) throw error;
     console.log(listeningMessage("Express", settings.host, server.address().port, settings.appUrl));

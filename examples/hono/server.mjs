@@ -3,6 +3,7 @@
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { serve } from "@hono/node-server";
+import { getConnInfo } from "@hono/node-server/conninfo";
 import { Hono } from "hono";
 import { SessionManager } from "session-manager";
 import {
@@ -45,14 +46,26 @@ import { listeningMessage, readSettings } from "../settings.mjs";
 const flash = (c) => flashOf((name) => c.req.query(name));
 
 /**
+ * The address login throttling counts by: the connection's, or behind `trustProxy` proxies the
+ * entry the outermost of them appended to X-Forwarded-For (the ones left of it the client wrote).
+ */
+function clientAddress(c, trustProxy) {
+  const peer = getConnInfo(c).remote.address;
+  if (trustProxy === 0) return peer;
+  const forwarded = (c.req.header("x-forwarded-for") ?? "").split(",").map((entry) => entry.trim());
+  return forwarded.length >= trustProxy ? forwarded[forwarded.length - trustProxy] : peer;
+}
+
+/**
  * Builds the app around a SessionManager. `appUrl`: the absolute origin the links in mail point
  * at; `origin`: the public origin for the CSRF check, when the app runs behind a proxy;
  * `mailer`: from `createMailer()`; `freshSeconds`: how long after the password was typed the
- * security settings open without asking for it again.
+ * security settings open without asking for it again; `trustProxy`: how many reverse proxies
+ * stand in front (0: none, the connection's address is the client's).
  */
-export function createApp(manager, { appUrl, origin, mailer, freshSeconds = 600 }) {
+export function createApp(manager, { appUrl, origin, mailer, freshSeconds = 600, trustProxy = 0 }) {
   const app = new Hono();
-  app.use(sessionMiddleware({ manager, origin }));
+  app.use(sessionMiddleware({ manager, origin, clientAddress: (c) => clientAddress(c, trustProxy) }));
   const { sendEmail } = mailer;
   const devOutbox = mailer.outbox !== null;
   const signedIn = requireUser({ redirectTo: "/login" });
@@ -153,7 +166,13 @@ if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(
   const settings = readSettings(process.env);
   const manager = new SessionManager({ onEvent: logDeliveryFailures }); // SQLite file sessions.db in the current directory
   const mailer = createMailer({ smtpUrl: settings.smtpUrl, from: settings.mailFrom });
-  const app = createApp(manager, { appUrl: settings.appUrl, origin: settings.origin, mailer, freshSeconds: settings.freshSeconds });
+  const app = createApp(manager, {
+    appUrl: settings.appUrl,
+    origin: settings.origin,
+    mailer,
+    freshSeconds: settings.freshSeconds,
+    trustProxy: settings.trustProxy,
+  });
   serve({ fetch: app.fetch, port: settings.port, hostname: settings.host }, (info) => {
     console.log(listeningMessage("Hono", settings.host, info.port, settings.appUrl));
   });

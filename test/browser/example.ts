@@ -11,7 +11,8 @@ import { describeSkipped } from "../setup/databases";
 // Debian's Chromium only: these tests never download a browser.
 export const CHROMIUM = "/usr/bin/chromium";
 export const ROOT = resolve(__dirname, "../..");
-const EXAMPLE = join(ROOT, "examples/express/server.mjs");
+const example = (framework: ExampleFramework) => join(ROOT, `examples/${framework}/server.mjs`);
+export type ExampleFramework = "express" | "koa" | "hono";
 
 /** How the tests start Chromium: Debian's build, headless, no sandbox (root in CI), no traffic of its own. */
 export const LAUNCH_OPTIONS: LaunchOptions = Object.freeze({
@@ -38,18 +39,18 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** A running Express example: its base URL as it printed it, and `stop()`, which also removes its database. */
+/** A running example: its base URL as it printed it, and `stop()`, which also removes its database. */
 export interface RunningExample {
   baseUrl: string;
   stop(): Promise<void>;
 }
 
 /**
- * Starts the Express example with `env` (besides PORT, which it picks) in a fresh working
- * directory, so with a fresh sessions.db, and resolves once it listens. Retries when another
- * process took the port meanwhile.
+ * Starts an example (Express unless told) with `env` (besides PORT, which it picks) in a fresh
+ * working directory, so with a fresh sessions.db, and resolves once it listens. Retries when
+ * another process took the port meanwhile.
  */
-export async function startExample(env: Record<string, string> = {}): Promise<RunningExample> {
+export async function startExample(env: Record<string, string> = {}, framework: ExampleFramework = "express"): Promise<RunningExample> {
   if (!existsSync(join(ROOT, "dist/esm/adapters/express/index.js"))) {
     throw new Error("the example imports the built package: run `npm run build` first");
   }
@@ -57,10 +58,10 @@ export async function startExample(env: Record<string, string> = {}): Promise<Ru
   // Settings of the developer's shell must not reach the example: it listens on 127.0.0.1 and
   // builds its links from the URL it listens on.
   const base: NodeJS.ProcessEnv = { ...process.env };
-  for (const name of ["APP_URL", "HOST", "SMTP_URL", "FRESH_SECONDS"]) delete base[name];
+  for (const name of ["APP_URL", "HOST", "SMTP_URL", "FRESH_SECONDS", "TRUST_PROXY"]) delete base[name];
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
-    const server = spawn(process.execPath, [EXAMPLE], {
+    const server = spawn(process.execPath, [example(framework)], {
       cwd,
       env: { ...base, ...env, PORT: String(port) },
       stdio: ["ignore", "pipe", "pipe"],
