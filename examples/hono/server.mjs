@@ -166,13 +166,8 @@ if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(
   const settings = readSettings(process.env);
   const manager = new SessionManager({ onEvent: logDeliveryFailures }); // SQLite file sessions.db in the current directory
   const mailer = createMailer({ smtpUrl: settings.smtpUrl, from: settings.mailFrom });
-  const app = createApp(manager, {
-    appUrl: settings.appUrl,
-    origin: settings.origin,
-    mailer,
-    freshSeconds: settings.freshSeconds,
-    trustProxy: settings.trustProxy,
-  });
+  // createApp takes what it needs of the settings: appUrl, origin, freshSeconds, trustProxy.
+  const app = createApp(manager, { ...settings, mailer });
   serve({ fetch: app.fetch, port: settings.port, hostname: settings.host }, (info) => {
     console.log(listeningMessage("Hono", settings.host, info.port, settings.appUrl));
   });
