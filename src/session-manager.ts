@@ -787,8 +787,9 @@ export class SessionManager {
    * the session: `{ token, user }`. Null for a wrong or replayed code, or a pending token that is
    * not live (unknown, used, older than 5 minutes, or given 5 wrong codes). An app code is
    * accepted within one 30-second step of the manager's clock either way, and each step once.
-   * Every attempt counts against the username's throttle (`LoginThrottledError` once it is
-   * locked out); a success clears it. Throws `TotpKeyError` when the user's secret cannot be
+   * The first code counts as part of the password step's attempt against the username's
+   * throttle, every further code as an attempt of its own (`LoginThrottledError` once the
+   * username is locked out); a success clears the throttle. Throws `TotpKeyError` when the user's secret cannot be
    * decrypted with `totp.secretKey`, and `InvalidOptionsError` for an app code without the `totp`
    * option (a recovery code needs no key).
    *

@@ -2,6 +2,7 @@ import type { ManagerContext } from "./context.js";
 import { deleteUserSessions } from "./database/sessions.js";
 import {
   acceptStep,
+  claimReservedAttempt,
   confirmTotp,
   consumePendingSignIn,
   countPendingFailure,
@@ -195,9 +196,10 @@ export async function signIn(
 
 /**
  * The second step: a session when `code` is a TOTP code not used before (within one step of
- * drift) or an unused recovery code, given with a live pending token; null otherwise. Each call
- * with a live token counts against the username's throttle (`LoginThrottledError` once it is
- * locked out) and a wrong code against the token; a success clears the throttle. The session is
+ * drift) or an unused recovery code, given with a live pending token; null otherwise. The first
+ * code given with a token is covered by the attempt its password step counted against the
+ * username; each further one counts as an attempt too (`LoginThrottledError` once the username
+ * is locked out), and every wrong code counts against the token. A success clears the throttle. The session is
  * persistent as `remember` was at the password step. Throws `InvalidOptionsError` for a TOTP code
  * without the `totp` option, `TotpKeyError` when the secret cannot be decrypted.
  */
@@ -217,7 +219,11 @@ export async function completeSignIn(
   const row = await findTotp(ctx.db, userId);
   if (record === null || row === null || !row.confirmed) return null;
   const useCode = codeUser(ctx, userId, row.secretEncrypted, code);
-  await reserveUsernameAttempt(ctx, { display: record.user.username, key: record.usernameKey }, meta);
+  // The password step reserved one attempt against the username, never given back until the
+  // sign-in is complete: it covers the first code. Each further code is an attempt of its own.
+  if (ctx.throttle !== null && !(await claimReservedAttempt(ctx.db, tokenHash))) {
+    await reserveUsernameAttempt(ctx, { display: record.user.username, key: record.usernameKey }, meta);
+  }
   const now = ctx.now();
   const outcome = useCode === null ? "wrong" : await useCodeOnce(ctx, userId, tokenHash, now, useCode);
   if (outcome === "superseded") return null;

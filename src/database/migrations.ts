@@ -199,6 +199,7 @@ function migrations(kind: DialectKind, prefix: string, onReport: (report: Userna
           .addColumn("expires_at", "bigint", (c) => c.notNull())
           .addColumn("failures", "integer", (c) => c.notNull())
           .addColumn("persistent", "integer", (c) => c.notNull())
+          .addColumn("attempt_reserved", "integer", (c) => c.notNull())
           .modifyEnd(tableOptions)
           .execute();
         await ifMissing(

@@ -157,6 +157,12 @@ export interface PendingSignInsTable {
   failures: number;
   /** 1 when the session it leads to outlives the browser session ("remember me"), else 0. */
   persistent: number;
+  /**
+   * 1 while the username throttle's attempt that the password step reserved still covers a code:
+   * the first code given with the token counts as part of that attempt, each further one as an
+   * attempt of its own.
+   */
+  attempt_reserved: number;
 }
 
 /** The names the library uses for its tables before any `tablePrefix`. */

@@ -178,6 +178,7 @@ export async function insertPendingSignIn(
       expires_at: row.expiresAt,
       failures: 0,
       persistent: row.persistent ? 1 : 0,
+      attempt_reserved: 1,
     })
     .execute();
 }
@@ -207,6 +208,20 @@ export async function consumePendingSignIn(db: Kysely<Database>, tokenHash: stri
     .where("token_hash", "=", tokenHash)
     .where("expires_at", ">", now)
     .where("failures", "<", maxFailures)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
+}
+
+/**
+ * Takes the throttle attempt the password step reserved for the token's first code: true for
+ * one caller only, so that codes submitted at once on one token count one attempt each but one.
+ */
+export async function claimReservedAttempt(db: Kysely<Database>, tokenHash: string): Promise<boolean> {
+  const result = await db
+    .updateTable("auth_pending_sign_ins")
+    .set({ attempt_reserved: 0 })
+    .where("token_hash", "=", tokenHash)
+    .where("attempt_reserved", "=", 1)
     .executeTakeFirst();
   return Number(result.numUpdatedRows) === 1;
 }
