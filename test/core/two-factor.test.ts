@@ -13,26 +13,13 @@ import {
   type User,
 } from "session-manager";
 import { codeAt, encodeSecret, stepAt } from "../../src/totp-codes";
+import { decodeBase32 } from "../setup/totp";
 import { DatabaseFixture, FAST_PASSWORDS, TestClock, describeEachDatabase, uniqueName } from "../setup/databases";
 
 const PASSWORD = "correct horse battery";
 const STEP_MS = 30_000;
 
-/** RFC 4648 base32, decoded here independently of the encoder under test. */
-const base32 = {
-  decode(text: string): Uint8Array {
-    const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-    const bits = [...text.replace(/=+$/, "")].map((c) => {
-      const index = alphabet.indexOf(c);
-      if (index === -1) throw new Error(`not base32: ${c}`);
-      return index.toString(2).padStart(5, "0");
-    });
-    const all = bits.join("");
-    const bytes: number[] = [];
-    for (let i = 0; i + 8 <= all.length; i += 8) bytes.push(parseInt(all.slice(i, i + 8), 2));
-    return new Uint8Array(bytes);
-  },
-};
+const base32 = { decode: decodeBase32 };
 
 function newKey(): Buffer {
   return randomBytes(32);
