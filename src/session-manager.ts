@@ -1057,8 +1057,8 @@ export class SessionManager {
   /**
    * Deletes expired sessions, in batches so that no lock is held for long, forgets the throttle
    * state of usernames nobody has tried for a day, the counters of client addresses whose
-   * windows and lockouts are over, and one-time tokens that can no longer be used; returns how
-   * many sessions it deleted.
+   * windows and lockouts are over, one-time tokens that can no longer be used, and sign-ins
+   * that waited for a second factor in vain; returns how many sessions it deleted.
    * Run it on a schedule (the CLI's `cleanup` does).
    *
    * ### Examples
