@@ -23,7 +23,11 @@ export type SessionManagerErrorCode =
   | "service_busy"
   | "database_timeout"
   | "invalid_email"
-  | "email_taken";
+  | "email_taken"
+  | "two_factor_required"
+  | "totp_key"
+  | "totp_already_enabled"
+  | "totp_not_enabled";
 
 /**
  * Base class of every error thrown by session-manager. Switch on `code`, which is stable across
@@ -174,5 +178,67 @@ export class ServiceBusyError extends SessionManagerError {
 export class DatabaseTimeoutError extends SessionManagerError {
   constructor(message: string, options?: { cause?: unknown }) {
     super("database_timeout", message, options);
+  }
+}
+
+/**
+ * The password was right, but the user has two-factor authentication: `login()` started no
+ * session. Ask for a code from the authenticator app (or a recovery code) and pass it with
+ * `pendingToken` to `completeSignIn`. The pending token works once, for 5 minutes, and dies
+ * after 5 wrong codes; keep it like a session token (an HttpOnly cookie), never in a URL or a log.
+ *
+ * ### Examples
+ *
+ * ```ts
+ * import { SessionManager, TwoFactorRequiredError } from "session-manager"
+ *
+ * const sm = new SessionManager()
+ * try {
+ *   await sm.login("alice", "correct horse battery staple")
+ * } catch (error) {
+ *   if (error instanceof TwoFactorRequiredError) {
+ *     // later, with the code the user typed:
+ *     const signedIn = await sm.completeSignIn(error.pendingToken, "123456")
+ *     if (signedIn !== null) console.log("session token", signedIn.token)
+ *   }
+ * }
+ * ```
+ */
+export class TwoFactorRequiredError extends SessionManagerError {
+  /** The token that `completeSignIn` takes with the code. Never part of the message. */
+  readonly pendingToken: string;
+  /** When the pending token stops working. */
+  readonly expiresAt: Date;
+
+  constructor(pendingToken: string, expiresAt: Date) {
+    super("two_factor_required", "the password is right, but this account needs a second factor: pass a code to completeSignIn");
+    this.pendingToken = pendingToken;
+    this.expiresAt = expiresAt;
+  }
+}
+
+/**
+ * A stored TOTP secret cannot be decrypted with the keys of the `totp.secretKey` option: the key
+ * it was encrypted under is not in the list (a key was dropped before every secret was
+ * re-encrypted), the key is wrong, or the ciphertext was altered or copied from another user's
+ * row. A configuration or data problem, never reported as a wrong code.
+ */
+export class TotpKeyError extends SessionManagerError {
+  constructor(message: string) {
+    super("totp_key", message);
+  }
+}
+
+/** `beginTotpSetup` for a user whose TOTP is already on: disable it first to set up another. */
+export class TotpAlreadyEnabledError extends SessionManagerError {
+  constructor() {
+    super("totp_already_enabled", "two-factor authentication is already enabled for this user");
+  }
+}
+
+/** `regenerateRecoveryCodes` for a user without TOTP: recovery codes exist only beside it. */
+export class TotpNotEnabledError extends SessionManagerError {
+  constructor() {
+    super("totp_not_enabled", "two-factor authentication is not enabled for this user");
   }
 }

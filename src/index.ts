@@ -6,6 +6,7 @@ export {
   type MigrationReport,
 } from "./session-manager.js";
 export type { EmailToken, PasswordResetToken } from "./recovery.js";
+export type { PendingSignIn, SignedIn, TotpSetup, TwoFactorChangeOptions } from "./two-factor.js";
 export type { UsernameConflict, RefusedUsername } from "./database/username-keys.js";
 export {
   SessionManagerError,
@@ -20,9 +21,13 @@ export {
   DatabaseTimeoutError,
   InvalidEmailError,
   EmailTakenError,
+  TwoFactorRequiredError,
+  TotpKeyError,
+  TotpAlreadyEnabledError,
+  TotpNotEnabledError,
   type SessionManagerErrorCode,
 } from "./errors.js";
-export type { SessionManagerOptions, PasswordOptions, ThrottleOptions, TokenOptions } from "./options.js";
+export type { SessionManagerOptions, PasswordOptions, ThrottleOptions, TokenOptions, TotpOptions } from "./options.js";
 export type { DialectKind } from "./database/dialect.js";
 export type * from "./types.js";
 export { readSessionCookie } from "./http/cookie.js";

@@ -8,8 +8,15 @@
  */
 export const validateToken: unique symbol = Symbol.for("session-manager.validateToken");
 
-/** `manager[signIn](username, password, meta)`: `login`, answering the new session as well as its token. */
+/**
+ * `manager[signIn](username, password, meta)`: `signIn`, answering the new session as well as its
+ * token (`{ token, session, user }`), or, for a user with TOTP, `{ pendingToken, user, expiresAt }`
+ * and no session; null for wrong credentials.
+ */
 export const signIn: unique symbol = Symbol.for("session-manager.signIn");
+
+/** `manager[finishSignIn](pendingToken, code, meta)`: `completeSignIn`, answering the new session too. */
+export const finishSignIn: unique symbol = Symbol.for("session-manager.finishSignIn");
 
 /** `manager[startSession](user, meta)`: `createSession` for a user just created, answering the session too. */
 export const startSession: unique symbol = Symbol.for("session-manager.startSession");

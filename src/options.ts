@@ -2,6 +2,7 @@ import { availableParallelism } from "node:os";
 import type { Kysely } from "kysely";
 import { InvalidOptionsError } from "./errors.js";
 import { refuseUnknownKeys } from "./option-keys.js";
+import { parseSecretKeys, type TotpKey } from "./totp-secrets.js";
 import type { AuthEvent } from "./types.js";
 
 /**
@@ -95,6 +96,43 @@ export interface TokenOptions {
 }
 
 /**
+ * Two-factor authentication with TOTP (authenticator apps). Without this option the methods that
+ * need the secret (`beginTotpSetup`, `confirmTotpSetup`, `completeSignIn` with an app's code)
+ * throw `InvalidOptionsError`; users who already have TOTP still get a pending sign-in rather
+ * than a session, and `disableTotp`, `regenerateRecoveryCodes` and recovery codes work.
+ *
+ * Rotating the key: put the new key first and keep the old one after it. New secrets are
+ * encrypted under the first key, and every key of the list decrypts the secrets made under it.
+ * `reencryptTotpSecrets()` then moves the stored secrets to the first key; once it has, the old
+ * key can be dropped. A secret whose key is missing from the list throws `TotpKeyError`.
+ *
+ * ### Examples
+ *
+ * ```ts
+ * import { SessionManager } from "session-manager"
+ *
+ * const sm = new SessionManager({
+ *   // 32 random bytes, e.g. `openssl rand -base64 32`, kept out of the database and the code.
+ *   totp: { issuer: "Example App", secretKey: process.env["TOTP_KEY"] ?? "" },
+ * })
+ * // During a rotation: the new key first, the old one still readable.
+ * const rotating = new SessionManager({
+ *   totp: { issuer: "Example App", secretKey: [process.env["TOTP_KEY_NEW"] ?? "", process.env["TOTP_KEY"] ?? ""] },
+ * })
+ * ```
+ */
+export interface TotpOptions {
+  /** The name authenticator apps show beside the account, e.g. your app's name. No colon. */
+  issuer: string;
+  /**
+   * The 32-byte key (AES-256-GCM) that secrets are encrypted under: a Buffer or Uint8Array, or a
+   * string of 64 hex digits or of base64 (44 characters). A list for rotation: the first key
+   * encrypts, all of them decrypt.
+   */
+  secretKey: string | Uint8Array | ReadonlyArray<string | Uint8Array>;
+}
+
+/**
  * Options of `new SessionManager(options)`; every one is optional. They are checked once, in the
  * constructor, which throws `InvalidOptionsError` for a value out of range.
  *
@@ -137,6 +175,8 @@ export interface SessionManagerOptions {
   clock?: () => Date;
   /** Audit listener; a throwing listener never breaks the operation. */
   onEvent?: (event: AuthEvent) => void;
+  /** Two-factor authentication with TOTP; without it, the methods that need its key throw. */
+  totp?: TotpOptions;
 }
 
 export interface ResolvedPasswordOptions {
@@ -175,6 +215,13 @@ export interface ResolvedOptions {
   readonly tokens: ResolvedTokenOptions;
   readonly clock: () => Date;
   readonly onEvent: ((event: AuthEvent) => void) | null;
+  readonly totp: ResolvedTotpOptions | null;
+}
+
+export interface ResolvedTotpOptions {
+  readonly issuer: string;
+  /** The first encrypts; all decrypt. */
+  readonly keys: readonly TotpKey[];
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -190,6 +237,7 @@ const OPTION_KEYS: ReadonlyArray<keyof SessionManagerOptions> = [
   "tokens",
   "clock",
   "onEvent",
+  "totp",
 ];
 
 /** Checks and freezes the options once, so a bad value fails at construction, not mid-request. */
@@ -272,7 +320,20 @@ export function resolveOptions(options: SessionManagerOptions = {}): ResolvedOpt
     tokens: resolvedTokens,
     clock: options.clock ?? (() => new Date()),
     onEvent: options.onEvent ?? null,
+    totp: resolveTotp(options.totp),
   });
+}
+
+function resolveTotp(totp: TotpOptions | undefined): ResolvedTotpOptions | null {
+  if (totp === undefined) return null;
+  refuseUnknownKeys("totp", totp, ["issuer", "secretKey"]);
+  if (totp === null) throw new InvalidOptionsError("totp must be an object with issuer and secretKey");
+  const { issuer } = totp;
+  // The issuer is the label's prefix in the otpauth URI, before a colon.
+  if (typeof issuer !== "string" || issuer.trim() === "" || issuer.length > 100 || /[:\p{Cc}]/u.test(issuer)) {
+    throw new InvalidOptionsError("totp.issuer must be a name of 1 to 100 characters without a colon or control characters");
+  }
+  return Object.freeze({ issuer: issuer.trim(), keys: parseSecretKeys(totp.secretKey) });
 }
 
 function positive(name: string, value: number): void {

@@ -20,7 +20,14 @@ import {
   updatePasswordHash,
 } from "./database/users.js";
 import { requireEmail, normalizeEmail, type NormalizedEmail } from "./emails.js";
-import { EmailTakenError, InvalidOptionsError, InvalidPasswordError, UserNotFoundError, UsernameTakenError } from "./errors.js";
+import {
+  EmailTakenError,
+  InvalidOptionsError,
+  InvalidPasswordError,
+  TwoFactorRequiredError,
+  UserNotFoundError,
+  UsernameTakenError,
+} from "./errors.js";
 import { isId } from "./ids.js";
 import { emitEvent } from "./events.js";
 import {
@@ -28,6 +35,7 @@ import {
   changeEmail,
   currentTime,
   emitAuthEvent,
+  finishSignIn,
   limitAddress,
   reauthenticateSession,
   rotate,
@@ -37,6 +45,16 @@ import {
 } from "./internal.js";
 import { lockoutSteps, retryAfterSeconds } from "./lockout.js";
 import { authenticate, reauthenticate as reauthenticateToken } from "./login.js";
+import * as twoFactor from "./two-factor.js";
+import {
+  MAX_CODE_FAILURES,
+  type PendingSignIn,
+  type SignedIn,
+  type StartedSignIn,
+  type TotpSetup,
+  type TwoFactorChangeOptions,
+} from "./two-factor.js";
+import { deleteDeadPendingSignIns } from "./database/totp.js";
 import { resolveOptions, type ResolvedOptions, type SessionManagerOptions } from "./options.js";
 import { PasswordHasher, isArgon2Hash, requirePassword } from "./passwords.js";
 import {
@@ -716,7 +734,9 @@ export class SessionManager {
    * Authenticates and starts a session: the token, or null for a wrong username or password.
    * Throws `LoginThrottledError` while the username is locked out. `remember: false` marks the
    * session non-persistent: the HTTP adapters then give it a cookie that ends with the browser
-   * session (the server-side expiry is the same).
+   * session (the server-side expiry is the same). For a user with two-factor authentication it
+   * starts no session and throws `TwoFactorRequiredError`, whose `pendingToken` goes to
+   * `completeSignIn` with the code (`signIn` answers the same without a throw).
    *
    * ### Examples
    *
@@ -729,7 +749,193 @@ export class SessionManager {
    * ```
    */
   async login(username: string, password: string, options: LoginOptions = {}): Promise<string | null> {
-    return (await this[signIn](username, password, options))?.token ?? null;
+    const result = await this[signIn](username, password, options);
+    if (result === null) return null;
+    if ("pendingToken" in result) throw new TwoFactorRequiredError(result.pendingToken, result.expiresAt);
+    return result.token;
+  }
+
+  /**
+   * The password step of signing in, for apps with two-factor authentication: `{ token, user }`
+   * with a new session for a user without TOTP; `{ pendingToken, user, expiresAt }` and no
+   * session for a user with it; null for a wrong username or password. Throws
+   * `LoginThrottledError` while the username is locked out. A pending token works once, for 5
+   * minutes, until 5 wrong codes; `remember` carries over to the session `completeSignIn` starts.
+   * For a user with TOTP the password alone does not clear the username's throttle: the code does.
+   *
+   * ### Examples
+   *
+   * ```ts
+   * import { SessionManager } from "session-manager"
+   *
+   * const sm = new SessionManager({ totp: { issuer: "Example App", secretKey: process.env["TOTP_KEY"] ?? "" } })
+   * const result = await sm.signIn("alice", "correct horse battery staple", { remember: false })
+   * if (result === null) console.log("wrong username or password")
+   * else if ("pendingToken" in result) console.log("ask for the code; keep the pending token until", result.expiresAt)
+   * else console.log("signed in, session token", result.token)
+   * ```
+   */
+  async signIn(username: string, password: string, options: LoginOptions = {}): Promise<SignedIn | PendingSignIn | null> {
+    const result = await this[signIn](username, password, options);
+    if (result === null || "pendingToken" in result) return result;
+    return { token: result.token, user: result.user };
+  }
+
+  /**
+   * The second step of signing in: with the pending token of `signIn` (or of
+   * `TwoFactorRequiredError`) and a code from the authenticator app, or a recovery code, starts
+   * the session: `{ token, user }`. Null for a wrong or replayed code, or a pending token that is
+   * not live (unknown, used, older than 5 minutes, or given 5 wrong codes). An app code is
+   * accepted within one 30-second step of the manager's clock either way, and each step once.
+   * The first code counts as part of the password step's attempt against the username's
+   * throttle, every further code as an attempt of its own (`LoginThrottledError` once the
+   * username is locked out); a success clears the throttle. Throws `TotpKeyError` when the user's secret cannot be
+   * decrypted with `totp.secretKey`, and `InvalidOptionsError` for an app code without the `totp`
+   * option (a recovery code needs no key).
+   *
+   * ### Examples
+   *
+   * ```ts
+   * import { SessionManager } from "session-manager"
+   *
+   * const sm = new SessionManager({ totp: { issuer: "Example App", secretKey: process.env["TOTP_KEY"] ?? "" } })
+   * const signedIn = await sm.completeSignIn("pending token from signIn", "123456", { ip: "203.0.113.7" })
+   * if (signedIn === null) console.log("wrong code")
+   * ```
+   */
+  async completeSignIn(pendingToken: string, code: string, meta: SessionMeta = {}): Promise<SignedIn | null> {
+    const result = await this[finishSignIn](pendingToken, code, meta);
+    return result === null ? null : { token: result.token, user: result.user };
+  }
+
+  /**
+   * `completeSignIn`, answering the session beside its token, for the HTTP handler's cookie.
+   *
+   * @internal
+   */
+  [finishSignIn](pendingToken: string, code: string, meta: SessionMeta): Promise<StartedSignIn | null> {
+    return twoFactor.completeSignIn(this.#context, pendingToken, code, meta);
+  }
+
+  /**
+   * Starts setting up TOTP for a user: a new secret, shown as base32 (`secret`) and as an
+   * `otpauth://totp/…` URI with the `totp.issuer` and the username (`uri`, for a QR code). Not in
+   * force until `confirmTotpSetup` gets a code of it; a setup begun again replaces the
+   * unconfirmed one. The secret is stored encrypted under `totp.secretKey`. Throws
+   * `InvalidOptionsError` without the `totp` option, `UserNotFoundError`, and
+   * `TotpAlreadyEnabledError` when TOTP is on already.
+   *
+   * ### Examples
+   *
+   * ```ts
+   * import { SessionManager } from "session-manager"
+   *
+   * const sm = new SessionManager({ totp: { issuer: "Example App", secretKey: process.env["TOTP_KEY"] ?? "" } })
+   * const user = await sm.createUser("alice", "correct horse battery staple")
+   * const { secret, uri } = await sm.beginTotpSetup(user.id)
+   * console.log(`scan the QR code of ${uri}, or type ${secret}`)
+   * ```
+   */
+  async beginTotpSetup(userId: number): Promise<TotpSetup> {
+    return twoFactor.beginTotpSetup(this.#context, userId);
+  }
+
+  /**
+   * Turns TOTP on once the user typed a current code of the secret `beginTotpSetup` gave: returns
+   * 10 recovery codes (`xxxxx-xxxxx`), to show once, each good for one sign-in without the app;
+   * only their digests are stored. Null for a wrong code, or when no setup is waiting (TOTP is on
+   * already). Emits `totp_enabled`.
+   *
+   * ### Examples
+   *
+   * ```ts
+   * import { SessionManager } from "session-manager"
+   *
+   * const sm = new SessionManager({ totp: { issuer: "Example App", secretKey: process.env["TOTP_KEY"] ?? "" } })
+   * const codes = await sm.confirmTotpSetup(1, "123456")
+   * if (codes === null) console.log("wrong code: try the next one")
+   * else console.log("write these down:", codes.join(" "))
+   * ```
+   */
+  async confirmTotpSetup(userId: number, code: string): Promise<string[] | null> {
+    return twoFactor.confirmTotpSetup(this.#context, userId, code);
+  }
+
+  /**
+   * Turns TOTP off: deletes the secret, the recovery codes and the sign-ins waiting for a code,
+   * and revokes every session of the user except `keepToken`'s (pass the session making the
+   * change to keep it signed in). True when TOTP was on; false, changing nothing, when it was
+   * not. Works without the `totp` option (the CLI's `disable-totp`). Emits `totp_disabled`.
+   *
+   * ### Examples
+   *
+   * ```ts
+   * import { SessionManager } from "session-manager"
+   *
+   * const sm = new SessionManager()
+   * const token = "token from the session cookie"
+   * const check = await sm.checkSession(token)
+   * if (check !== null) await sm.disableTotp(check.user.id, { keepToken: token })
+   * ```
+   */
+  async disableTotp(userId: number, options: TwoFactorChangeOptions = {}): Promise<boolean> {
+    return twoFactor.disableTotp(this.#context, userId, options);
+  }
+
+  /**
+   * New recovery codes for a user with TOTP, in place of the old ones (used or not, they stop
+   * working); revokes every session of the user except `keepToken`'s. Throws `UserNotFoundError`
+   * and `TotpNotEnabledError`. Emits `recovery_codes_regenerated`.
+   *
+   * ### Examples
+   *
+   * ```ts
+   * import { SessionManager } from "session-manager"
+   *
+   * const sm = new SessionManager()
+   * const codes = await sm.regenerateRecoveryCodes(1, { keepToken: "token from the session cookie" })
+   * console.log("your new recovery codes:", codes.join(" "))
+   * ```
+   */
+  async regenerateRecoveryCodes(userId: number, options: TwoFactorChangeOptions = {}): Promise<string[]> {
+    return twoFactor.regenerateRecoveryCodes(this.#context, userId, options);
+  }
+
+  /**
+   * True when the user has TOTP on (set up and confirmed): signing in then takes a code.
+   *
+   * ### Examples
+   *
+   * ```ts
+   * import { SessionManager } from "session-manager"
+   *
+   * const sm = new SessionManager()
+   * if (!(await sm.hasTotp(1))) console.log("suggest turning on two-factor authentication")
+   * ```
+   */
+  async hasTotp(userId: number): Promise<boolean> {
+    return twoFactor.hasTotp(this.#context, userId);
+  }
+
+  /**
+   * Re-encrypts every stored TOTP secret that is not under the first key of `totp.secretKey`,
+   * for a key rotation: list the new key first and the old one after it, run this, then drop the
+   * old key. Returns how many secrets it re-encrypted. Secrets used at sign-in move on their own,
+   * too. Throws `TotpKeyError` for a secret that no key of the list decrypts.
+   *
+   * ### Examples
+   *
+   * ```ts
+   * import { SessionManager } from "session-manager"
+   *
+   * const sm = new SessionManager({
+   *   totp: { issuer: "Example App", secretKey: [process.env["TOTP_KEY_NEW"] ?? "", process.env["TOTP_KEY_OLD"] ?? ""] },
+   * })
+   * console.log(`${await sm.reencryptTotpSecrets()} secrets moved to the new key`)
+   * ```
+   */
+  async reencryptTotpSecrets(): Promise<number> {
+    return twoFactor.reencryptTotpSecrets(this.#context);
   }
 
   /**
@@ -792,15 +998,14 @@ export class SessionManager {
   }
 
   /**
-   * `login`, answering the user and the new session beside its token, so that the HTTP handler
-   * sets the cookie without looking the session up again.
+   * `signIn`, answering the user and the new session beside its token, so that the HTTP handler
+   * sets the cookie without looking the session up again; for a user with TOTP, the pending
+   * sign-in and no session.
    *
    * @internal
    */
-  async [signIn](username: string, password: string, meta: LoginOptions): Promise<(StartedSession & { user: User }) | null> {
-    const user = await authenticate(this.#context, username, password, meta);
-    if (user === null) return null;
-    return { user, ...(await beginSession(this.#context, user.id, meta, user)) };
+  [signIn](username: string, password: string, meta: LoginOptions): Promise<StartedSignIn | PendingSignIn | null> {
+    return twoFactor.signIn(this.#context, username, password, meta);
   }
 
   /**
@@ -852,8 +1057,8 @@ export class SessionManager {
   /**
    * Deletes expired sessions, in batches so that no lock is held for long, forgets the throttle
    * state of usernames nobody has tried for a day, the counters of client addresses whose
-   * windows and lockouts are over, and one-time tokens that can no longer be used; returns how
-   * many sessions it deleted.
+   * windows and lockouts are over, one-time tokens that can no longer be used, and sign-ins
+   * that waited for a second factor in vain; returns how many sessions it deleted.
    * Run it on a schedule (the CLI's `cleanup` does).
    *
    * ### Examples
@@ -883,6 +1088,7 @@ export class SessionManager {
     await deleteStaleThrottles(this.#db, now - THROTTLE_MEMORY_MS, now);
     await deleteStaleAddresses(this.#db, now);
     await deleteDeadOneTimeTokens(this.#db, now - RESET_WINDOW_MS, now);
+    await deleteDeadPendingSignIns(this.#db, now, MAX_CODE_FAILURES);
     return total;
   }
 

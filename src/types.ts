@@ -128,7 +128,12 @@ export type AuthEventType =
   | "password_reset"
   | "email_change_requested"
   | "email_changed"
-  | "email_delivery_failed";
+  | "email_delivery_failed"
+  | "totp_enabled"
+  | "totp_disabled"
+  | "recovery_code_used"
+  | "recovery_codes_regenerated"
+  | "two_factor_failed";
 
 /**
  * An audit event. Never carries a token, a password or a hash.

@@ -25,6 +25,7 @@ const RUNNERS: Readonly<Record<CommandName, () => Promise<Command>>> = {
   "list-sessions": async () => (await import("./commands/list-sessions.js")).listSessionsCommand,
   revoke: async () => (await import("./commands/revoke.js")).revokeCommand,
   "reset-link": async () => (await import("./commands/reset-link.js")).resetLinkCommand,
+  "disable-totp": async () => (await import("./commands/disable-totp.js")).disableTotpCommand,
   cleanup: async () => (await import("./commands/cleanup.js")).cleanupCommand,
 };
 

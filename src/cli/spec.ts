@@ -1,7 +1,8 @@
 /** The commands and options of `session-manager`, from which parsing and help are both made. */
 
 /** The subcommands of `session-manager`. */
-export type CommandName = "migrate" | "create-user" | "delete-user" | "list-sessions" | "revoke" | "reset-link" | "cleanup";
+export type CommandName =
+  "migrate" | "create-user" | "delete-user" | "list-sessions" | "revoke" | "reset-link" | "disable-totp" | "cleanup";
 
 /** An option of one command: one taking a value, or a flag. */
 export type OptionSpec =
@@ -116,6 +117,18 @@ export const COMMANDS: Readonly<Record<CommandName, CommandSpec>> = {
       `${BIN} reset-link alice --link https://app.example.com/reset-password`,
       `${BIN} reset-link alice@example.com --link https://app.example.com/reset-password`,
     ],
+  },
+  "disable-totp": {
+    args: ["USERNAME"],
+    summary: "turn off two-factor authentication for a user",
+    description:
+      "Turns off two-factor authentication (TOTP) for a user who lost both the authenticator app and\n" +
+      "the recovery codes: deletes the secret, the recovery codes and any sign-in waiting for a code,\n" +
+      "and signs the user out everywhere. The password alone signs in again afterwards, so make sure\n" +
+      "first that the person asking owns the account. Needs no TOTP key.",
+    options: {},
+    optionHelp: [],
+    examples: [`${BIN} disable-totp alice`],
   },
   cleanup: {
     args: [],

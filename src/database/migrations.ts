@@ -164,6 +164,52 @@ function migrations(kind: DialectKind, prefix: string, onReport: (report: Userna
         ).execute();
       },
     },
+    // Two-factor authentication with TOTP: each user's encrypted secret, its recovery codes (as
+    // digests) and the sign-ins waiting for a code. Written to be run twice, like those before it.
+    "2026_12_01_0004_totp": {
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any -- Kysely types migrations and foreign instances as Kysely<any>
+      async up(db: Kysely<any>): Promise<void> {
+        const tableOptions = kind === "mysql" ? sql`character set utf8mb4 collate utf8mb4_bin` : sql``;
+        await db.schema
+          .createTable("auth_totp")
+          .ifNotExists()
+          .addColumn("user_id", "integer", (c) => c.primaryKey().references("auth_users.id").onDelete("cascade"))
+          .addColumn("secret_encrypted", "varchar(255)", (c) => c.notNull())
+          .addColumn("created_at", "bigint", (c) => c.notNull())
+          .addColumn("confirmed_at", "bigint")
+          .addColumn("last_used_step", "bigint")
+          .modifyEnd(tableOptions)
+          .execute();
+        await db.schema
+          .createTable("auth_recovery_codes")
+          .ifNotExists()
+          .addColumn("user_id", "integer", (c) => c.notNull().references("auth_users.id").onDelete("cascade"))
+          .addColumn("code_digest", "varchar(64)", (c) => c.notNull())
+          .addColumn("created_at", "bigint", (c) => c.notNull())
+          .addColumn("used_at", "bigint")
+          .addPrimaryKeyConstraint(`${prefix}auth_recovery_codes_pk`, ["user_id", "code_digest"])
+          .modifyEnd(tableOptions)
+          .execute();
+        await db.schema
+          .createTable("auth_pending_sign_ins")
+          .ifNotExists()
+          .addColumn("token_hash", "varchar(64)", (c) => c.primaryKey())
+          .addColumn("user_id", "integer", (c) => c.notNull().references("auth_users.id").onDelete("cascade"))
+          .addColumn("created_at", "bigint", (c) => c.notNull())
+          .addColumn("expires_at", "bigint", (c) => c.notNull())
+          .addColumn("failures", "integer", (c) => c.notNull())
+          .addColumn("persistent", "integer", (c) => c.notNull())
+          .addColumn("attempt_reserved", "integer", (c) => c.notNull())
+          .modifyEnd(tableOptions)
+          .execute();
+        await ifMissing(
+          db.schema.createIndex(`${prefix}auth_pending_sign_ins_user_id`).on("auth_pending_sign_ins").column("user_id"),
+        ).execute();
+        await ifMissing(
+          db.schema.createIndex(`${prefix}auth_pending_sign_ins_expires_at`).on("auth_pending_sign_ins").column("expires_at"),
+        ).execute();
+      },
+    },
   };
 }
 

@@ -10,6 +10,9 @@ export interface Database {
   auth_login_throttle: LoginThrottleTable;
   auth_one_time_tokens: OneTimeTokensTable;
   auth_address_throttle: AddressThrottleTable;
+  auth_totp: TotpTable;
+  auth_recovery_codes: RecoveryCodesTable;
+  auth_pending_sign_ins: PendingSignInsTable;
 }
 
 export interface UsersTable {
@@ -109,6 +112,59 @@ export interface OneTimeTokensTable {
   expires_at: number | string;
 }
 
+/**
+ * A user's TOTP secret: at most one row per user, unconfirmed from `beginTotpSetup` until
+ * `confirmTotpSetup` sets `confirmed_at`. Two-factor sign-in applies once it is confirmed.
+ */
+export interface TotpTable {
+  user_id: number;
+  /**
+   * The secret encrypted with AES-256-GCM under a key of the `totp.secretKey` option, bound to
+   * the user id: `v1.<key id>.<iv>.<ciphertext and tag>` (see src/totp-secrets.ts). Never the
+   * secret itself.
+   */
+  secret_encrypted: string;
+  created_at: number | string;
+  /** When the setup was confirmed with a code; null while it is not. */
+  confirmed_at: number | string | null;
+  /**
+   * The last 30-second time step whose code was accepted: a code of this step or an earlier one
+   * is refused (replay). Advanced only by a conditional UPDATE, so one step is accepted once.
+   */
+  last_used_step: number | string | null;
+}
+
+/** Recovery codes: SHA-256 digests only, each used once (`used_at` set). */
+export interface RecoveryCodesTable {
+  user_id: number;
+  /** SHA-256, hex, of the user id and the normalized code (see src/recovery-codes.ts). */
+  code_digest: string;
+  created_at: number | string;
+  used_at: number | string | null;
+}
+
+/**
+ * Sign-ins waiting for the second factor: the password was right, no session exists yet. Only
+ * the SHA-256 digest of the pending token is kept. `expires_at` 0 marks one used up.
+ */
+export interface PendingSignInsTable {
+  /** SHA-256 of the pending token, hex. */
+  token_hash: string;
+  user_id: number;
+  created_at: number | string;
+  expires_at: number | string;
+  /** Wrong codes given with this token; at the limit it is dead. */
+  failures: number;
+  /** 1 when the session it leads to outlives the browser session ("remember me"), else 0. */
+  persistent: number;
+  /**
+   * 1 while the username throttle's attempt that the password step reserved still covers a code:
+   * the first code given with the token counts as part of that attempt, each further one as an
+   * attempt of its own.
+   */
+  attempt_reserved: number;
+}
+
 /** The names the library uses for its tables before any `tablePrefix`. */
 export const TABLE_NAMES: ReadonlySet<string> = new Set([
   "auth_users",
@@ -116,6 +172,9 @@ export const TABLE_NAMES: ReadonlySet<string> = new Set([
   "auth_login_throttle",
   "auth_one_time_tokens",
   "auth_address_throttle",
+  "auth_totp",
+  "auth_recovery_codes",
+  "auth_pending_sign_ins",
 ]);
 export const MIGRATION_TABLE = "auth_migrations";
 export const MIGRATION_LOCK_TABLE = "auth_migrations_lock";

@@ -132,6 +132,9 @@ export async function deleteUserAndSessions(db: Kysely<Database>, id: number): P
   return db.transaction().execute(async (trx) => {
     await trx.deleteFrom("auth_sessions").where("user_id", "=", id).execute();
     await trx.deleteFrom("auth_one_time_tokens").where("user_id", "=", id).execute();
+    await trx.deleteFrom("auth_pending_sign_ins").where("user_id", "=", id).execute();
+    await trx.deleteFrom("auth_recovery_codes").where("user_id", "=", id).execute();
+    await trx.deleteFrom("auth_totp").where("user_id", "=", id).execute();
     const result = await trx.deleteFrom("auth_users").where("id", "=", id).executeTakeFirst();
     return Number(result.numDeletedRows) > 0;
   });

@@ -4,6 +4,7 @@
  */
 const MESSAGES = {
   invalid_credentials: "Wrong username or password.",
+  two_factor_required: "This account signs in with a code from an authenticator app as well.",
   too_many_attempts: "Too many failed attempts. Wait a little and try again.",
   service_busy: "The server is busy. Try again in a moment.",
   invalid_request: "The form was incomplete or malformed.",

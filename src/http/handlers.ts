@@ -12,6 +12,7 @@ import type { SessionMeta, User } from "../types.js";
 import { InvalidOptionsError } from "../errors.js";
 import { limitAddress, signIn, startSession } from "../internal.js";
 import type { StartedSession } from "../session-lifecycle.js";
+import type { PendingSignIn } from "../two-factor.js";
 import { readBodyFields, type BodyFields } from "./body-fields.js";
 import { readSessionCookieValues } from "./cookie.js";
 import { FORBIDDEN, isRefusedByCsrf } from "./csrf.js";
@@ -72,7 +73,7 @@ export async function login<R>(
   if (!isFields(credentials)) return credentials;
   const remember = handler.remember === "always" || CHECKED.has(credentials.remember ?? "");
   const previous = await revokePresentCookies(options, reader, req);
-  let started: SignedIn | null;
+  let started: SignedIn | PendingSignIn | null;
   try {
     started = await options.manager[signIn](credentials.username, credentials.password, { ...meta(reader, req), remember });
   } catch (error) {
@@ -84,6 +85,9 @@ export async function login<R>(
   }
   // One answer for an unknown user and a wrong password: the response tells nobody which usernames exist.
   if (started === null) return failure(handler, 401, "invalid_credentials", clearing(options, reader, req, previous));
+  // The password was right, but the account has two-factor authentication: no session exists.
+  // Until the two-factor handler takes the pending sign-in over, it is refused, never signed in.
+  if ("pendingToken" in started) return failure(handler, 401, "two_factor_required", clearing(options, reader, req, previous));
   return signedIn(options, handler, reader, req, started.user, started, 200);
 }
 

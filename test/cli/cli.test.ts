@@ -9,6 +9,7 @@ import { connect } from "../../src/database/connect";
 import { createMigrator } from "../../src/database/migrations";
 import { DatabaseFixture, describeEachDatabase, describeSkipped, testDatabase, uniqueName } from "../setup/databases";
 import { FIRST_RELEASE, firstReleaseDatabase } from "../setup/first-release";
+import { appCode } from "../setup/totp";
 
 /**
  * Runs the built `bin/session-manager.js` as a child process, the way users run it, against every
@@ -175,6 +176,7 @@ describe("session-manager CLI: help, version and usage errors", () => {
         "list-sessions USERNAME",
         "revoke USERNAME [SESSION_ID]",
         "reset-link USERNAME_OR_EMAIL",
+        "disable-totp USERNAME",
         "cleanup",
       ]) {
         expect(result.stdout).toContain(`  ${command} `);
@@ -191,6 +193,7 @@ describe("session-manager CLI: help, version and usage errors", () => {
     ["list-sessions", "usage: session-manager list-sessions USERNAME [--database URL] [--json]"],
     ["revoke", "usage: session-manager revoke USERNAME [SESSION_ID] [--database URL]"],
     ["reset-link", "usage: session-manager reset-link USERNAME_OR_EMAIL --link URL [--database URL]"],
+    ["disable-totp", "usage: session-manager disable-totp USERNAME [--database URL]"],
     ["cleanup", "usage: session-manager cleanup [--database URL] [--batch-size N]"],
   ])("prints the help of %s with --help and help", async (command, usage) => {
     const results = await Promise.all([run([command, "--help"]), run(["help", command])]);
@@ -661,6 +664,30 @@ describeEachDatabase(
       expectOneLineError(taken, 1, "email is already taken");
       await expect(fixture.manager().getUser(name)).resolves.toBeNull();
       await expect(fixture.manager().getUserByEmail(email)).resolves.toMatchObject({ id: user.id });
+    });
+
+    it("disable-totp turns off a user's two-factor authentication and signs it out everywhere, with no TOTP key", async () => {
+      const manager = fixture.manager({ totp: { issuer: "Example App", secretKey: randomBytes(32) } });
+      const user = await manager.createUser(uniqueName("Alice"), PASSWORD);
+      const { secret } = await manager.beginTotpSetup(user.id);
+      expect(await manager.confirmTotpSetup(user.id, appCode(secret, new Date()))).toHaveLength(10);
+      const sessions = [await manager.createSession(user.id), await manager.createSession(user.id)];
+      await expect(manager.login(user.username, PASSWORD)).rejects.toMatchObject({ code: "two_factor_required" });
+      const result = await cli(["disable-totp", user.username.toUpperCase()]);
+      expect(result).toEqual({
+        code: 0,
+        stdout: `turned off two-factor authentication for "${user.username}" (id ${user.id}): secret and recovery codes deleted, every session revoked\n`,
+        stderr: "",
+      });
+      expect(await manager.hasTotp(user.id)).toBe(false);
+      for (const token of sessions) expect(await manager.validateSession(token)).toBeNull();
+      expect(await manager.login(user.username, PASSWORD)).toEqual(expect.any(String));
+      expectOneLineError(
+        await cli(["disable-totp", user.username]),
+        1,
+        `"${user.username}" does not have two-factor authentication enabled`,
+      );
+      expectOneLineError(await cli(["disable-totp", uniqueName()]), 1, /^error: no user named "/);
     });
 
     /** A user with an address, made by the library, and the link page the CLI is given. */

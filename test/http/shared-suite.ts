@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import type { RequestListener } from "node:http";
 import request from "supertest";
 import { sql } from "kysely";
@@ -17,6 +18,7 @@ import { getDefaultManager, MAX_COOKIE_VALUES } from "../../src/http/index.js";
 import { signIn } from "../../src/internal.js";
 import { DatabaseFixture, FAST_PASSWORDS, TestClock, describeEachDatabase, uniqueName } from "../setup/databases.js";
 import { HOST, SELF, cookiesSet, type ParsedCookie } from "../setup/http.js";
+import { appCode } from "../setup/totp.js";
 
 /** What a harness builds the app from. */
 export interface AppSetup {
@@ -295,6 +297,18 @@ function defineTests(harness: AdapterHarness, fixture: DatabaseFixture): void {
       expect(unknown.body).toEqual(wrong.body);
       expect(wrong.headers["set-cookie"]).toBeUndefined();
       expect(unknown.headers["set-cookie"]).toBeUndefined();
+    });
+
+    it("starts no session for a user with two-factor authentication: 401 two_factor_required, the cookie cleared", async () => {
+      const t = setUp({ managerOptions: { totp: { issuer: "Example App", secretKey: randomBytes(32) } } });
+      const { username, cookie } = await registered(t);
+      const user = (await t.manager.getUser(username))!;
+      const { secret } = await t.manager.beginTotpSetup(user.id);
+      expect(await t.manager.confirmTotpSetup(user.id, appCode(secret, t.clock.now()))).toHaveLength(10);
+      const res = await post(t.app, "/login").set("Cookie", cookie).send({ username, password: PASSWORD }).expect(401);
+      expect(res.body).toEqual({ error: "two_factor_required" });
+      expect(sessionCookie(res).value).toBe("");
+      expect(await t.manager.listSessions(user.id)).toEqual([]);
     });
 
     it("accepts a form body with a charset", async () => {
