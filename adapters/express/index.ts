@@ -194,7 +194,7 @@ export function withUser(
 }
 
 /**
- * Logs in from a JSON or form body with `username` and `password` (and `remember` with `{ remember: "checkbox" }`); 200 `{"user":…}` + cookie; 401, 429 when throttled, 503 when hashing is saturated, 403 for a cross-site request.
+ * Logs in from a JSON or form body with `username` and `password` (and `remember` with `{ remember: "checkbox" }`); 200 `{"user":…}` + cookie; for an account with two-factor authentication, 200 `{"twoFactorRequired":true}` (or 303 to `twoFactorRedirectTo`) with a short-lived pending cookie for `twoFactorHandler` instead; 401, 429 when throttled, 503 when hashing is saturated, 403 for a cross-site request.
  *
  * ### Examples
  *
@@ -209,6 +209,25 @@ export function withUser(
  */
 export function loginHandler(options: LoginHandlerOptions = {}): RequestHandler {
   return flowHandler("loginHandler", core.flows.login(options));
+}
+
+/**
+ * Finishes a sign-in that waits for its second factor: `code` (from the authenticator app, or a recovery code) against the pending cookie `loginHandler` set; 200 `{"user":…}` + session cookie or 303 to `redirectTo`, 401 `invalid_code` (a wrong code, or no pending sign-in: it lives 5 minutes and dies after 5 wrong codes), 429 while the username is throttled, 403 for a cross-site request.
+ *
+ * ### Examples
+ *
+ * ```ts
+ * import express from "express"
+ * import { loginHandler, sessionMiddleware, twoFactorHandler } from "session-manager/express"
+ *
+ * const app = express()
+ * app.use(sessionMiddleware())
+ * app.post("/login", loginHandler({ redirectTo: "/", twoFactorRedirectTo: "/login/code" }))
+ * app.post("/login/code", twoFactorHandler({ redirectTo: "/", failureRedirectTo: "/login/code" }))
+ * ```
+ */
+export function twoFactorHandler(options: HandlerOptions = {}): RequestHandler {
+  return flowHandler("twoFactorHandler", core.flows.twoFactor(options));
 }
 
 /**

@@ -178,7 +178,7 @@ function wrongFramework(): InvalidOptionsError {
 }
 
 /**
- * Logs in from a JSON or form body with `username` and `password` (and `remember` with `{ remember: "checkbox" }`); 200 `{"user":…}` + cookie; 401, 429 when throttled, 503 when hashing is saturated, 403 for a cross-site request.
+ * Logs in from a JSON or form body with `username` and `password` (and `remember` with `{ remember: "checkbox" }`); 200 `{"user":…}` + cookie; for an account with two-factor authentication, 200 `{"twoFactorRequired":true}` (or 303 to `twoFactorRedirectTo`) with a short-lived pending cookie for `twoFactorHandler` instead; 401, 429 when throttled, 503 when hashing is saturated, 403 for a cross-site request.
  *
  * ### Examples
  *
@@ -193,6 +193,25 @@ function wrongFramework(): InvalidOptionsError {
  */
 export function loginHandler(options: LoginHandlerOptions = {}): MiddlewareHandler<SessionEnv> {
   return flowHandler("loginHandler", core.flows.login(options));
+}
+
+/**
+ * Finishes a sign-in that waits for its second factor: `code` (from the authenticator app, or a recovery code) against the pending cookie `loginHandler` set; 200 `{"user":…}` + session cookie or 303 to `redirectTo`, 401 `invalid_code` (a wrong code, or no pending sign-in: it lives 5 minutes and dies after 5 wrong codes), 429 while the username is throttled, 403 for a cross-site request.
+ *
+ * ### Examples
+ *
+ * ```ts
+ * import { Hono } from "hono"
+ * import { loginHandler, sessionMiddleware, twoFactorHandler, type SessionVariables } from "session-manager/hono"
+ *
+ * const app = new Hono<{ Variables: SessionVariables }>()
+ * app.use(sessionMiddleware())
+ * app.post("/login", loginHandler())
+ * app.post("/login/code", twoFactorHandler())
+ * ```
+ */
+export function twoFactorHandler(options: HandlerOptions = {}): MiddlewareHandler<SessionEnv> {
+  return flowHandler("twoFactorHandler", core.flows.twoFactor(options));
 }
 
 /**

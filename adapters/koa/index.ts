@@ -154,7 +154,7 @@ function wrongFramework(): InvalidOptionsError {
 }
 
 /**
- * Logs in from a JSON or form body with `username` and `password` (and `remember` with `{ remember: "checkbox" }`); 200 `{"user":…}` + cookie; 401, 429 when throttled, 503 when hashing is saturated, 403 for a cross-site request.
+ * Logs in from a JSON or form body with `username` and `password` (and `remember` with `{ remember: "checkbox" }`); 200 `{"user":…}` + cookie; for an account with two-factor authentication, 200 `{"twoFactorRequired":true}` (or 303 to `twoFactorRedirectTo`) with a short-lived pending cookie for `twoFactorHandler` instead; 401, 429 when throttled, 503 when hashing is saturated, 403 for a cross-site request.
  *
  * ### Examples
  *
@@ -172,6 +172,28 @@ function wrongFramework(): InvalidOptionsError {
  */
 export function loginHandler(options: LoginHandlerOptions = {}): Middleware<SessionState> {
   return flowHandler("loginHandler", core.flows.login(options));
+}
+
+/**
+ * Finishes a sign-in that waits for its second factor: `code` (from the authenticator app, or a recovery code) against the pending cookie `loginHandler` set; 200 `{"user":…}` + session cookie or 303 to `redirectTo`, 401 `invalid_code` (a wrong code, or no pending sign-in: it lives 5 minutes and dies after 5 wrong codes), 429 while the username is throttled, 403 for a cross-site request.
+ *
+ * ### Examples
+ *
+ * ```ts
+ * import Router from "@koa/router"
+ * import Koa from "koa"
+ * import { loginHandler, sessionMiddleware, twoFactorHandler, type SessionState } from "session-manager/koa"
+ *
+ * const app = new Koa<SessionState>()
+ * const router = new Router<SessionState>()
+ * app.use(sessionMiddleware())
+ * app.use(router.routes())
+ * router.post("/login", loginHandler())
+ * router.post("/login/code", twoFactorHandler())
+ * ```
+ */
+export function twoFactorHandler(options: HandlerOptions = {}): Middleware<SessionState> {
+  return flowHandler("twoFactorHandler", core.flows.twoFactor(options));
 }
 
 /**

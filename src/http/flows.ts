@@ -31,6 +31,7 @@ import {
   type EmailLinkHandlerOptions,
 } from "./recovery.js";
 import type { HttpResult, RequestReader } from "./request.js";
+import { twoFactor } from "./two-factor.js";
 
 /** A handler's logic with its own options bound: what an adapter runs for one request. */
 export type Flow = <R extends object>(options: ResolvedMiddlewareOptions, reader: RequestReader<R>, req: R) => Promise<HttpResult>;
@@ -63,6 +64,7 @@ export const flows = {
     const handler = resolveLoginOptions(options);
     return (middleware, reader, req) => login(middleware, handler, reader, req);
   },
+  twoFactor: (options: HandlerOptions): Flow => plain("twoFactorHandler", twoFactor, options),
   register: (options: HandlerOptions): Flow => plain("registerHandler", register, options),
   logout: (options: HandlerOptions): Flow => plain("logoutHandler", logout, options),
   reauthenticate: (options: HandlerOptions): Flow => plain("reauthenticateHandler", reauthenticate, options),

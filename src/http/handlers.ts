@@ -18,12 +18,14 @@ import { readSessionCookieValues } from "./cookie.js";
 import { FORBIDDEN, isRefusedByCsrf } from "./csrf.js";
 import { isHttps } from "./middleware.js";
 import {
+  location,
   resolveHandlerOptions,
   type LoginHandlerOptions,
   type ResolvedHandlerOptions,
   type ResolvedMiddlewareOptions,
 } from "./middleware-options.js";
 import type { HttpResult, JsonBody, RequestReader } from "./request.js";
+import { awaitingSecondFactor } from "./two-factor.js";
 
 /** A user as the HTTP API shows it: never more than these fields. */
 export function serializeUser(user: User): JsonBody {
@@ -39,6 +41,7 @@ export function serializeUser(user: User): JsonBody {
 /** Login handler options after validation. */
 export interface ResolvedLoginOptions extends ResolvedHandlerOptions {
   readonly remember: "always" | "checkbox";
+  readonly twoFactorRedirectTo: string | null;
 }
 
 // What a checked "Remember me" sends: a form's checkbox `on` (or the value it was given), JSON `true`.
@@ -46,11 +49,11 @@ const CHECKED: ReadonlySet<string> = new Set(["on", "true", "1"]);
 
 /** Checks the options of `loginHandler` at creation. */
 export function resolveLoginOptions(options: LoginHandlerOptions = {}): ResolvedLoginOptions {
-  const handler = resolveHandlerOptions(options, "loginHandler", ["remember"]);
+  const handler = resolveHandlerOptions(options, "loginHandler", ["remember", "twoFactorRedirectTo"]);
   const remember = options.remember ?? "always";
   if (remember !== "always" && remember !== "checkbox")
     throw new InvalidOptionsError('loginHandler(): remember must be "always" or "checkbox"');
-  return Object.freeze({ ...handler, remember });
+  return Object.freeze({ ...handler, remember, twoFactorRedirectTo: location("twoFactorRedirectTo", options.twoFactorRedirectTo) });
 }
 
 /** The answer of `requireUser` to an anonymous request: 401 JSON, or 303 to `redirectTo`. */
@@ -85,9 +88,8 @@ export async function login<R>(
   }
   // One answer for an unknown user and a wrong password: the response tells nobody which usernames exist.
   if (started === null) return failure(handler, 401, "invalid_credentials", clearing(options, reader, req, previous));
-  // The password was right, but the account has two-factor authentication: no session exists.
-  // Until the two-factor handler takes the pending sign-in over, it is refused, never signed in.
-  if ("pendingToken" in started) return failure(handler, 401, "two_factor_required", clearing(options, reader, req, previous));
+  // The password was right, but the account has two-factor authentication: no session exists yet.
+  if ("pendingToken" in started) return awaitingSecondFactor(options, handler, reader, req, started, previous);
   return signedIn(options, handler, reader, req, started.user, started, 200);
 }
 
@@ -172,7 +174,7 @@ export function requestFields<T extends object>(handler: ResolvedHandlerOptions,
  * a signed-out browser posting another site's form would otherwise be signed in to the
  * attacker's account (login CSRF). The middleware only checks requests with the cookie.
  */
-function isCrossSiteSignIn<R>(options: ResolvedMiddlewareOptions, reader: RequestReader<R>, req: R): boolean {
+export function isCrossSiteSignIn<R>(options: ResolvedMiddlewareOptions, reader: RequestReader<R>, req: R): boolean {
   return options.csrf && isRefusedByCsrf(options, reader, req);
 }
 
@@ -214,7 +216,7 @@ export function presentTokens<R>(options: ResolvedMiddlewareOptions, reader: Req
   return typeof tokens === "string" ? [tokens] : tokens;
 }
 
-async function revokePresentCookies<R>(options: ResolvedMiddlewareOptions, reader: RequestReader<R>, req: R): Promise<boolean> {
+export async function revokePresentCookies<R>(options: ResolvedMiddlewareOptions, reader: RequestReader<R>, req: R): Promise<boolean> {
   const tokens = presentTokens(options, reader, req);
   for (const token of tokens) await options.manager.revokeSession(token);
   return tokens.length > 0;
@@ -241,7 +243,7 @@ export function sessionCookie<R>(options: ResolvedMiddlewareOptions, reader: Req
 }
 
 /** The answer to a sign-in: the session cookie, with the user as JSON or a 303 to `redirectTo`. */
-function signedIn<R>(
+export function signedIn<R>(
   options: ResolvedMiddlewareOptions,
   handler: ResolvedHandlerOptions,
   reader: RequestReader<R>,

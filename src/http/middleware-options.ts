@@ -125,6 +125,13 @@ export interface LoginHandlerOptions extends HandlerOptions {
    * and the browser drops it when it closes (the server-side expiry is the same).
    */
   remember?: "always" | "checkbox";
+  /**
+   * Where to send the browser (303) when the password was right and the account has two-factor
+   * authentication: the page asking for the code, which posts to `twoFactorHandler`. Without it
+   * the answer is 200 `{"twoFactorRequired":true}`. Either way the response sets the short-lived
+   * pending cookie, not the session cookie.
+   */
+  twoFactorRedirectTo?: string;
 }
 
 /**
@@ -178,6 +185,11 @@ export interface ResolvedMiddlewareOptions {
   /** The `origin` option, else null: the request's own origin. */
   readonly origin: string | null;
   readonly cookie: SessionCookie;
+  /**
+   * The cookie carrying a sign-in that waits for its second factor: the session cookie's name
+   * with `-2fa` appended, and its attributes.
+   */
+  readonly pendingCookie: SessionCookie;
   readonly csrf: boolean;
   readonly trustedOrigins: ReadonlySet<string>;
 }
@@ -264,6 +276,7 @@ export function resolveMiddlewareOptions(
     manager: options.manager ?? getDefaultManager(),
     origin,
     cookie: new SessionCookie(name, Object.freeze({ secure, sameSite, path, domain })),
+    pendingCookie: new SessionCookie(`${name}-2fa`, Object.freeze({ secure, sameSite, path, domain })),
     csrf,
     trustedOrigins: new Set(trusted),
   });

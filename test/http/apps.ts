@@ -27,7 +27,9 @@ export function createExpressApp(setup: AppSetup): RequestListener {
   app.post("/login", expressAdapter.loginHandler());
   app.post("/logout", expressAdapter.logoutHandler());
   app.post("/form/register", expressAdapter.registerHandler(form));
-  app.post("/form/login", expressAdapter.loginHandler(form));
+  app.post("/form/login", expressAdapter.loginHandler({ ...form, twoFactorRedirectTo: "/code" }));
+  app.post("/two-factor", expressAdapter.twoFactorHandler());
+  app.post("/form/two-factor", expressAdapter.twoFactorHandler({ redirectTo: "/home", failureRedirectTo: "/code" }));
   app.post("/form/logout", expressAdapter.logoutHandler({ redirectTo: "/sign-in" }));
   const sendEmail = mailer(setup);
   app.post("/forgot-password", expressAdapter.passwordResetRequestHandler({ sendEmail, link: LINKS.reset }));
@@ -101,7 +103,9 @@ export function createKoaApp(setup: AppSetup): RequestListener {
       "POST /login": [koaAdapter.loginHandler()],
       "POST /logout": [koaAdapter.logoutHandler()],
       "POST /form/register": [koaAdapter.registerHandler(form)],
-      "POST /form/login": [koaAdapter.loginHandler(form)],
+      "POST /form/login": [koaAdapter.loginHandler({ ...form, twoFactorRedirectTo: "/code" })],
+      "POST /two-factor": [koaAdapter.twoFactorHandler()],
+      "POST /form/two-factor": [koaAdapter.twoFactorHandler({ redirectTo: "/home", failureRedirectTo: "/code" })],
       "POST /form/logout": [koaAdapter.logoutHandler({ redirectTo: "/sign-in" })],
       "POST /forgot-password": [koaAdapter.passwordResetRequestHandler({ sendEmail, link: LINKS.reset })],
       "* /reset-password": [koaAdapter.passwordResetHandler()],
@@ -134,7 +138,9 @@ export function createHonoApp(setup: AppSetup): RequestListener {
   app.post("/login", honoAdapter.loginHandler());
   app.post("/logout", honoAdapter.logoutHandler());
   app.post("/form/register", honoAdapter.registerHandler(form));
-  app.post("/form/login", honoAdapter.loginHandler(form));
+  app.post("/form/login", honoAdapter.loginHandler({ ...form, twoFactorRedirectTo: "/code" }));
+  app.post("/two-factor", honoAdapter.twoFactorHandler());
+  app.post("/form/two-factor", honoAdapter.twoFactorHandler({ redirectTo: "/home", failureRedirectTo: "/code" }));
   app.post("/form/logout", honoAdapter.logoutHandler({ redirectTo: "/sign-in" }));
   const sendEmail = mailer(setup);
   app.post("/forgot-password", honoAdapter.passwordResetRequestHandler({ sendEmail, link: LINKS.reset }));

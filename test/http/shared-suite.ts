@@ -299,16 +299,110 @@ function defineTests(harness: AdapterHarness, fixture: DatabaseFixture): void {
       expect(unknown.headers["set-cookie"]).toBeUndefined();
     });
 
-    it("starts no session for a user with two-factor authentication: 401 two_factor_required, the cookie cleared", async () => {
-      const t = setUp({ managerOptions: { totp: { issuer: "Example App", secretKey: randomBytes(32) } } });
-      const { username, cookie } = await registered(t);
-      const user = (await t.manager.getUser(username))!;
-      const { secret } = await t.manager.beginTotpSetup(user.id);
-      expect(await t.manager.confirmTotpSetup(user.id, appCode(secret, t.clock.now()))).toHaveLength(10);
-      const res = await post(t.app, "/login").set("Cookie", cookie).send({ username, password: PASSWORD }).expect(401);
-      expect(res.body).toEqual({ error: "two_factor_required" });
-      expect(sessionCookie(res).value).toBe("");
-      expect(await t.manager.listSessions(user.id)).toEqual([]);
+    describe("two-factor authentication", () => {
+      async function withTotp(t: TestApp) {
+        const { username, cookie } = await registered(t);
+        const user = (await t.manager.getUser(username))!;
+        const { secret } = await t.manager.beginTotpSetup(user.id);
+        const recoveryCodes = (await t.manager.confirmTotpSetup(user.id, appCode(secret, t.clock.now())))!;
+        expect(recoveryCodes).toHaveLength(10);
+        // The enrolment's step is used: the sign-ins below take the next one.
+        t.clock.advance(30_000);
+        return { username, cookie, user, secret, recoveryCodes };
+      }
+      const totpSetUp = () => setUp({ managerOptions: { totp: { issuer: "Example App", secretKey: randomBytes(32) } } });
+      const pendingCookie = (res: request.Response) => cookiesSet(res, "session-2fa")[0];
+
+      it("answers a right password with twoFactorRequired and a pending cookie, no session, the old cookie cleared", async () => {
+        const t = totpSetUp();
+        const { username, cookie, user } = await withTotp(t);
+        const res = await post(t.app, "/login").set("Cookie", cookie).send({ username, password: PASSWORD }).expect(200);
+        expect(res.body).toEqual({ twoFactorRequired: true });
+        expect(res.headers["cache-control"]).toBe("no-store");
+        expect(sessionCookie(res).value).toBe("");
+        expect(pendingCookie(res)).toMatchObject({ httpOnly: true, sameSite: "lax", path: "/", maxAge: 300 });
+        // Only the sign-up's session, which the login revoked.
+        expect(await t.manager.listSessions(user.id)).toEqual([]);
+      });
+
+      it("signs in with the app's code against the pending cookie, once: the cookie set, the pending one cleared", async () => {
+        const t = totpSetUp();
+        const { username, secret, user } = await withTotp(t);
+        const login = await post(t.app, "/login").send({ username, password: PASSWORD }).expect(200);
+        const pending = `session-2fa=${pendingCookie(login)!.value}`;
+        const right = appCode(secret, t.clock.now());
+        const wrong = await post(t.app, "/two-factor")
+          .set("Cookie", pending)
+          .send({ code: right === "000000" ? "111111" : "000000" });
+        expect(wrong.status).toBe(401);
+        expect(wrong.body).toEqual({ error: "invalid_code" });
+        const res = await post(t.app, "/two-factor")
+          .set("Cookie", pending)
+          .send({ code: appCode(secret, t.clock.now()) })
+          .expect(200);
+        expect(res.body.user).toMatchObject({ username });
+        expect(pendingCookie(res)?.value).toBe("");
+        const me = await get(t.app, "/me")
+          .set("Cookie", `session=${sessionCookie(res).value}`)
+          .expect(200);
+        expect(me.body.username).toBe(username);
+        // The pending sign-in is used up, and the code's step too.
+        await post(t.app, "/two-factor")
+          .set("Cookie", pending)
+          .send({ code: appCode(secret, t.clock.now()) })
+          .expect(401);
+        // The sign-up's session and this one.
+        expect(await t.manager.listSessions(user.id)).toHaveLength(2);
+      });
+
+      it("gives one session to the same code sent twice at once", async () => {
+        const t = totpSetUp();
+        const { username, secret, user } = await withTotp(t);
+        const login = await post(t.app, "/login").send({ username, password: PASSWORD }).expect(200);
+        const pending = `session-2fa=${pendingCookie(login)!.value}`;
+        const code = appCode(secret, t.clock.now());
+        const answers = await Promise.all([1, 2].map(() => post(t.app, "/two-factor").set("Cookie", pending).send({ code })));
+        expect(answers.map((res) => res.status).sort()).toEqual([200, 401]);
+        // The sign-up's session and this one.
+        expect(await t.manager.listSessions(user.id)).toHaveLength(2);
+      });
+
+      it("signs in with a recovery code once, in a form that redirects", async () => {
+        const t = totpSetUp();
+        const { username, recoveryCodes, user } = await withTotp(t);
+        const login = await post(t.app, "/form/login").type("form").send({ username, password: PASSWORD }).expect(303);
+        expect(login.headers.location).toBe("/code");
+        const pending = `session-2fa=${pendingCookie(login)!.value}`;
+        const res = await post(t.app, "/form/two-factor").set("Cookie", pending).type("form").send({ code: recoveryCodes[0] }).expect(303);
+        expect(res.headers.location).toBe("/home");
+        expect(sessionCookie(res).value).not.toBe("");
+        const again = await post(t.app, "/form/login").type("form").send({ username, password: PASSWORD }).expect(303);
+        const refused = await post(t.app, "/form/two-factor")
+          .set("Cookie", `session-2fa=${pendingCookie(again)!.value}`)
+          .type("form")
+          .send({ code: recoveryCodes[0] })
+          .expect(303);
+        expect(refused.headers.location).toBe("/code?error=invalid_code");
+        // The sign-up's session and this one.
+        expect(await t.manager.listSessions(user.id)).toHaveLength(2);
+      });
+
+      it("refuses a code without a pending cookie, a session cookie as the pending one, and another site's form", async () => {
+        const t = totpSetUp();
+        const { username, secret, cookie } = await withTotp(t);
+        const code = appCode(secret, t.clock.now());
+        await post(t.app, "/two-factor").send({ code }).expect(401);
+        await post(t.app, "/two-factor")
+          .set("Cookie", `session-2fa=${cookie.split("=")[1]}`)
+          .send({ code })
+          .expect(401);
+        const login = await post(t.app, "/login").send({ username, password: PASSWORD }).expect(200);
+        await post(t.app, "/two-factor")
+          .set("Origin", "https://evil.example")
+          .set("Cookie", `session-2fa=${pendingCookie(login)!.value}`)
+          .send({ code })
+          .expect(403);
+      });
     });
 
     it("accepts a form body with a charset", async () => {
