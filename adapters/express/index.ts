@@ -11,6 +11,7 @@ import type {
   RequestReader,
   RequireUserOptions,
   SessionMiddlewareOptions,
+  TwoFactorSettingsOptions,
 } from "../../src/http/index.js";
 import type { Session, User as SessionUser } from "../../src/types.js";
 
@@ -25,6 +26,7 @@ export type {
   SendEmail,
   SessionCookieOptions,
   SessionMiddlewareOptions,
+  TwoFactorSettingsOptions,
 } from "../../src/http/index.js";
 export { errorMessage } from "../../src/http/index.js";
 
@@ -228,6 +230,48 @@ export function loginHandler(options: LoginHandlerOptions = {}): RequestHandler 
  */
 export function twoFactorHandler(options: HandlerOptions = {}): RequestHandler {
   return flowHandler("twoFactorHandler", core.flows.twoFactor(options));
+}
+
+/**
+ * Signed in with the password within `fresh` seconds (default 600, else 403 `reauthentication_required`): begins setting up TOTP; 200 `{"secret":…,"uri":…}` (show `uri` as a QR code, `secret` for typing), 409 `totp_already_enabled`.
+ *
+ * ### Examples
+ *
+ * ```ts
+ * import express from "express"
+ * import { recoveryCodesHandler, requireUser, sessionMiddleware, totpConfirmHandler, totpDisableHandler, totpSetupHandler } from "session-manager/express"
+ *
+ * const app = express()
+ * app.use(sessionMiddleware())
+ * app.post("/account/two-factor/setup", totpSetupHandler())
+ * app.post("/account/two-factor/confirm", totpConfirmHandler())
+ * app.post("/account/two-factor/disable", totpDisableHandler())
+ * app.post("/account/two-factor/recovery-codes", recoveryCodesHandler())
+ * ```
+ */
+export function totpSetupHandler(options: TwoFactorSettingsOptions = {}): RequestHandler {
+  return flowHandler("totpSetupHandler", core.flows.totpSetup(options));
+}
+
+/**
+ * Signed in, freshly (as `totpSetupHandler`): POST `code` from the app turns TOTP on; 200 `{"recoveryCodes":[…]}` (10 codes, show them once), 400 `invalid_code`.
+ */
+export function totpConfirmHandler(options: TwoFactorSettingsOptions = {}): RequestHandler {
+  return flowHandler("totpConfirmHandler", core.flows.totpConfirm(options));
+}
+
+/**
+ * Signed in, freshly (as `totpSetupHandler`): turns TOTP off and signs out every other session; 204 or 303 to `redirectTo`, 409 `totp_not_enabled`.
+ */
+export function totpDisableHandler(options: TwoFactorSettingsOptions = {}): RequestHandler {
+  return flowHandler("totpDisableHandler", core.flows.totpDisable(options));
+}
+
+/**
+ * Signed in, freshly (as `totpSetupHandler`): new recovery codes, the old ones void, every other session signed out; 200 `{"recoveryCodes":[…]}`, 409 `totp_not_enabled`.
+ */
+export function recoveryCodesHandler(options: TwoFactorSettingsOptions = {}): RequestHandler {
+  return flowHandler("recoveryCodesHandler", core.flows.recoveryCodes(options));
 }
 
 /**

@@ -13,6 +13,7 @@ import type {
   RequireUserOptions,
   ResolvedMiddlewareOptions,
   SessionMiddlewareOptions as CoreSessionMiddlewareOptions,
+  TwoFactorSettingsOptions,
 } from "../../src/http/index.js";
 import type { Session, User } from "../../src/types.js";
 
@@ -26,6 +27,7 @@ export type {
   RequireUserOptions,
   SendEmail,
   SessionCookieOptions,
+  TwoFactorSettingsOptions,
 } from "../../src/http/index.js";
 export { errorMessage } from "../../src/http/index.js";
 
@@ -212,6 +214,48 @@ export function loginHandler(options: LoginHandlerOptions = {}): MiddlewareHandl
  */
 export function twoFactorHandler(options: HandlerOptions = {}): MiddlewareHandler<SessionEnv> {
   return flowHandler("twoFactorHandler", core.flows.twoFactor(options));
+}
+
+/**
+ * Signed in with the password within `fresh` seconds (default 600, else 403 `reauthentication_required`): begins setting up TOTP; 200 `{"secret":…,"uri":…}` (show `uri` as a QR code, `secret` for typing), 409 `totp_already_enabled`.
+ *
+ * ### Examples
+ *
+ * ```ts
+ * import { Hono } from "hono"
+ * import { recoveryCodesHandler, sessionMiddleware, totpConfirmHandler, totpDisableHandler, totpSetupHandler, type SessionVariables } from "session-manager/hono"
+ *
+ * const app = new Hono<{ Variables: SessionVariables }>()
+ * app.use(sessionMiddleware())
+ * app.post("/account/two-factor/setup", totpSetupHandler())
+ * app.post("/account/two-factor/confirm", totpConfirmHandler())
+ * app.post("/account/two-factor/disable", totpDisableHandler())
+ * app.post("/account/two-factor/recovery-codes", recoveryCodesHandler())
+ * ```
+ */
+export function totpSetupHandler(options: TwoFactorSettingsOptions = {}): MiddlewareHandler<SessionEnv> {
+  return flowHandler("totpSetupHandler", core.flows.totpSetup(options));
+}
+
+/**
+ * Signed in, freshly (as `totpSetupHandler`): POST `code` from the app turns TOTP on; 200 `{"recoveryCodes":[…]}` (10 codes, show them once), 400 `invalid_code`.
+ */
+export function totpConfirmHandler(options: TwoFactorSettingsOptions = {}): MiddlewareHandler<SessionEnv> {
+  return flowHandler("totpConfirmHandler", core.flows.totpConfirm(options));
+}
+
+/**
+ * Signed in, freshly (as `totpSetupHandler`): turns TOTP off and signs out every other session; 204 or 303 to `redirectTo`, 409 `totp_not_enabled`.
+ */
+export function totpDisableHandler(options: TwoFactorSettingsOptions = {}): MiddlewareHandler<SessionEnv> {
+  return flowHandler("totpDisableHandler", core.flows.totpDisable(options));
+}
+
+/**
+ * Signed in, freshly (as `totpSetupHandler`): new recovery codes, the old ones void, every other session signed out; 200 `{"recoveryCodes":[…]}`, 409 `totp_not_enabled`.
+ */
+export function recoveryCodesHandler(options: TwoFactorSettingsOptions = {}): MiddlewareHandler<SessionEnv> {
+  return flowHandler("recoveryCodesHandler", core.flows.recoveryCodes(options));
 }
 
 /**

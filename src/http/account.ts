@@ -232,7 +232,7 @@ async function confirmPassword<R>(
  * The cookie value that is this request's session: the middleware validated one of them, and
  * with several values on the request (one planted for a parent domain) it must be that one.
  */
-async function currentToken<R>(
+export async function currentToken<R>(
   options: ResolvedMiddlewareOptions,
   reader: RequestReader<R>,
   req: R,

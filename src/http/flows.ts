@@ -32,6 +32,15 @@ import {
 } from "./recovery.js";
 import type { HttpResult, RequestReader } from "./request.js";
 import { twoFactor } from "./two-factor.js";
+import {
+  recoveryCodes,
+  resolveTwoFactorSettings,
+  type twoFactorChange,
+  totpConfirm,
+  totpDisable,
+  totpSetup,
+  type TwoFactorSettingsOptions,
+} from "./two-factor-settings.js";
 
 /** A handler's logic with its own options bound: what an adapter runs for one request. */
 export type Flow = <R extends object>(options: ResolvedMiddlewareOptions, reader: RequestReader<R>, req: R) => Promise<HttpResult>;
@@ -55,6 +64,12 @@ function plain(name: string, flow: PlainFlow, options: HandlerOptions): Flow {
   return (middleware, reader, req) => flow(middleware, handler, reader, req);
 }
 
+/** A two-factor settings flow: signed in, freshly, then the change. */
+function settings(name: string, flow: ReturnType<typeof twoFactorChange>, options: TwoFactorSettingsOptions): Flow {
+  const resolved = resolveTwoFactorSettings(name, options);
+  return (middleware, reader, req) => flow(middleware, resolved, reader, req);
+}
+
 /**
  * Every handler's logic, its options checked once, when the adapter's factory is called; each
  * adapter exports one function per entry, of the same name with `Handler` added.
@@ -65,6 +80,10 @@ export const flows = {
     return (middleware, reader, req) => login(middleware, handler, reader, req);
   },
   twoFactor: (options: HandlerOptions): Flow => plain("twoFactorHandler", twoFactor, options),
+  totpSetup: (options: TwoFactorSettingsOptions): Flow => settings("totpSetupHandler", totpSetup, options),
+  totpConfirm: (options: TwoFactorSettingsOptions): Flow => settings("totpConfirmHandler", totpConfirm, options),
+  totpDisable: (options: TwoFactorSettingsOptions): Flow => settings("totpDisableHandler", totpDisable, options),
+  recoveryCodes: (options: TwoFactorSettingsOptions): Flow => settings("recoveryCodesHandler", recoveryCodes, options),
   register: (options: HandlerOptions): Flow => plain("registerHandler", register, options),
   logout: (options: HandlerOptions): Flow => plain("logoutHandler", logout, options),
   reauthenticate: (options: HandlerOptions): Flow => plain("reauthenticateHandler", reauthenticate, options),

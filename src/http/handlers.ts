@@ -5,6 +5,8 @@ import type {
   InvalidUsernameError,
   LoginThrottledError,
   ServiceBusyError,
+  TotpAlreadyEnabledError,
+  TotpNotEnabledError,
   UsernameTakenError,
   UserNotFoundError,
 } from "../errors.js";
@@ -187,6 +189,8 @@ interface ErrorOfCode {
   invalid_username: InvalidUsernameError;
   login_throttled: LoginThrottledError;
   service_busy: ServiceBusyError;
+  totp_already_enabled: TotpAlreadyEnabledError;
+  totp_not_enabled: TotpNotEnabledError;
   username_taken: UsernameTakenError;
   user_not_found: UserNotFoundError;
 }

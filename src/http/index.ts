@@ -35,5 +35,6 @@ export type {
   EmailMessage,
   SendEmail,
 } from "./recovery.js";
+export type { TwoFactorSettingsOptions } from "./two-factor-settings.js";
 export { originOf } from "./origin.js";
 export type { HttpResult, JsonBody, RequestReader } from "./request.js";

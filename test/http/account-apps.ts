@@ -27,6 +27,7 @@ export interface AccountAppSetup {
  * - `GET /me`: `requireUser()` → `{ username, sessionId, token }` (`token`: `readSessionCookie(req)`)
  * - `GET /fresh`: `requireUser({ fresh: 60 })`; `GET /fresh-page`: with `reauthenticateRedirectTo: "/confirm"`
  * - `POST /confirm`: `reauthenticateHandler()`; `POST /password`: `changePasswordHandler()`
+ * - `POST /2fa/setup`, `/2fa/confirm`, `/2fa/disable`, `/2fa/codes`: the two-factor settings handlers
  * - `GET /sessions`: `sessionsHandler()`; `DELETE /sessions/:id`, `POST /sessions/revoke` (body),
  *   `POST /sessions/revoke-by-query` (`?id=`): `revokeSessionHandler()`
  * - `POST /change-email`: `emailChangeHandler({ sendEmail, link })`
@@ -52,6 +53,10 @@ export const createExpressAccountApp: AccountAppFactory = (setup) => {
   });
   app.post("/confirm", a.reauthenticateHandler());
   app.post("/password", a.changePasswordHandler());
+  app.post("/2fa/setup", a.totpSetupHandler());
+  app.post("/2fa/confirm", a.totpConfirmHandler());
+  app.post("/2fa/disable", a.totpDisableHandler());
+  app.post("/2fa/codes", a.recoveryCodesHandler());
   app.get("/sessions", a.sessionsHandler());
   app.delete("/sessions/:id", a.revokeSessionHandler());
   app.post("/sessions/revoke", a.revokeSessionHandler());
@@ -118,6 +123,10 @@ export const createKoaAccountApp: AccountAppFactory = (setup) => {
       "GET /fresh-page": [a.requireUser({ fresh: 60, reauthenticateRedirectTo: "/confirm" }), json(() => ({ ok: true }))],
       "POST /confirm": [a.reauthenticateHandler()],
       "POST /password": [a.changePasswordHandler()],
+      "POST /2fa/setup": [a.totpSetupHandler()],
+      "POST /2fa/confirm": [a.totpConfirmHandler()],
+      "POST /2fa/disable": [a.totpDisableHandler()],
+      "POST /2fa/codes": [a.recoveryCodesHandler()],
       "GET /sessions": [a.sessionsHandler()],
       "DELETE /sessions/:id": [a.revokeSessionHandler()],
       "POST /sessions/revoke": [a.revokeSessionHandler()],
@@ -142,6 +151,10 @@ export const createHonoAccountApp: AccountAppFactory = (setup) => {
   app.get("/fresh-page", a.requireUser({ fresh: 60, reauthenticateRedirectTo: "/confirm" }), (c) => c.json({ ok: true }));
   app.post("/confirm", a.reauthenticateHandler());
   app.post("/password", a.changePasswordHandler());
+  app.post("/2fa/setup", a.totpSetupHandler());
+  app.post("/2fa/confirm", a.totpConfirmHandler());
+  app.post("/2fa/disable", a.totpDisableHandler());
+  app.post("/2fa/codes", a.recoveryCodesHandler());
   app.get("/sessions", a.sessionsHandler());
   app.delete("/sessions/:id", a.revokeSessionHandler());
   app.post("/sessions/revoke", a.revokeSessionHandler());

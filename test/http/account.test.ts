@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import type { RequestListener } from "node:http";
 import request from "supertest";
 import express from "express";
@@ -10,9 +11,11 @@ import * as honoAdapter from "session-manager/hono";
 import * as koaAdapter from "session-manager/koa";
 import { DatabaseFixture, TestClock, describeEachDatabase, uniqueName } from "../setup/databases.js";
 import { cookiesSet } from "../setup/http.js";
+import { appCode } from "../setup/totp.js";
 import { ACCOUNT_APPS, type AccountAppFactory, type AccountAppSetup } from "./account-apps.js";
 
 const PASSWORD = "correct horse battery";
+const TOTP = { issuer: "Example App", secretKey: randomBytes(32) };
 const NEW_PASSWORD = "a new long passphrase";
 const START = Date.UTC(2026, 0, 1);
 const DAY = 24 * 60 * 60 * 1000;
@@ -35,7 +38,7 @@ interface Device {
 function defineTests(createApp: AccountAppFactory, fixture: DatabaseFixture): void {
   function setUp(setup: Partial<AccountAppSetup> = {}) {
     const clock = new TestClock(START);
-    const manager = fixture.manager({ tablePrefix: DatabaseFixture.prefix(), clock: clock.now });
+    const manager = fixture.manager({ tablePrefix: DatabaseFixture.prefix(), clock: clock.now, totp: TOTP });
     const app = createApp({ manager, ...setup });
     return { app, manager, clock };
   }
@@ -59,6 +62,66 @@ function defineTests(createApp: AccountAppFactory, fixture: DatabaseFixture): vo
     const [cookie] = cookiesSet(res);
     return { cookie: `session=${cookie!.value}`, token: cookie!.value };
   }
+
+  describe("two-factor settings", () => {
+    it("sets TOTP up and turns it on only for a fresh sign-in, with recovery codes shown once", async () => {
+      const { app, manager, clock } = setUp();
+      const username = await signUp(manager);
+      const device = await login(app, username);
+      const other = await login(app, username, {}, "Safari");
+      clock.advance(11 * 60 * 1000);
+      // Past ten minutes since the password: a stolen cookie cannot turn two-factor on or off.
+      for (const path of ["/2fa/setup", "/2fa/confirm", "/2fa/disable", "/2fa/codes"]) {
+        await request(app)
+          .post(path)
+          .set("Cookie", device.cookie)
+          .send({ code: "123456" })
+          .expect(403, { error: "reauthentication_required" });
+      }
+      const fresh = await login(app, username);
+      const setup = await request(app).post("/2fa/setup").set("Cookie", fresh.cookie).expect(200);
+      expect(setup.headers["cache-control"]).toBe("no-store");
+      expect(setup.body.uri).toMatch(/^otpauth:\/\/totp\//);
+      const secret: string = setup.body.secret;
+      await request(app)
+        .post("/2fa/confirm")
+        .set("Cookie", fresh.cookie)
+        .send({ code: appCode(secret, clock.now(), 3) })
+        .expect(400, { error: "invalid_code" });
+      const confirmed = await request(app)
+        .post("/2fa/confirm")
+        .set("Cookie", fresh.cookie)
+        .send({ code: appCode(secret, clock.now()) })
+        .expect(200);
+      expect(confirmed.body.recoveryCodes).toHaveLength(10);
+      await request(app).post("/2fa/setup").set("Cookie", fresh.cookie).expect(409, { error: "totp_already_enabled" });
+      // New codes void the old ones and sign the other devices out.
+      const codes = await request(app).post("/2fa/codes").set("Cookie", fresh.cookie).expect(200);
+      expect(codes.body.recoveryCodes).toHaveLength(10);
+      expect(codes.body.recoveryCodes).not.toContain(confirmed.body.recoveryCodes[0]);
+      await request(app).get("/me").set("Cookie", other.cookie).expect(401);
+      await request(app).get("/me").set("Cookie", fresh.cookie).expect(200);
+      const user = (await manager.getUser(username))!;
+      expect(await manager.hasTotp(user.id)).toBe(true);
+    });
+
+    it("turns TOTP off for a fresh sign-in, signing the other devices out, and says when it was off", async () => {
+      const { app, manager, clock } = setUp();
+      const username = await signUp(manager);
+      const user = (await manager.getUser(username))!;
+      const device = await login(app, username);
+      await request(app).post("/2fa/disable").set("Cookie", device.cookie).expect(409, { error: "totp_not_enabled" });
+      await request(app).post("/2fa/codes").set("Cookie", device.cookie).expect(409, { error: "totp_not_enabled" });
+      const { secret } = await manager.beginTotpSetup(user.id);
+      expect(await manager.confirmTotpSetup(user.id, appCode(secret, clock.now()))).toHaveLength(10);
+      const other = await manager.createSession(user.id);
+      await request(app).post("/2fa/disable").set("Cookie", device.cookie).expect(204);
+      expect(await manager.hasTotp(user.id)).toBe(false);
+      expect(await manager.checkSession(other)).toBeNull();
+      await request(app).get("/me").set("Cookie", device.cookie).expect(200);
+      await request(app).post("/2fa/setup").expect(401);
+    });
+  });
 
   it("gives a browser-session cookie unless remember is checked, and keeps it one when renewed", async () => {
     const { app, manager, clock } = setUp();
