@@ -82,7 +82,7 @@ describeWithChromium("Express example in Chromium: two-factor authentication", (
     await follow(page, `${baseUrl}/account/two-factor/setup`, page.getByRole("button", { name: "Set up two-factor authentication" }));
     const qr = page.locator("img#totp-qr");
     expect(await qr.getAttribute("src")).toMatch(/^data:image\/png;base64,/);
-    expect(await qr.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0)).toBe(true);
+    expect(await qr.evaluate((img: { complete: boolean; naturalWidth: number }) => img.complete && img.naturalWidth > 0)).toBe(true);
     // The key as a person would type it: groups of four, spaces to be dropped.
     const secret = (await page.locator("#totp-secret").textContent())!.replace(/\s+/g, "");
     expect(secret).toMatch(/^[A-Z2-7]{32}$/);
@@ -169,28 +169,87 @@ describeWithChromium("Express example in Chromium: two-factor authentication", (
   });
 });
 
-// The Koa and Hono examples wire the same pages: they start with a generated key and serve the code page.
-describe.each<ExampleFramework>(["koa", "hono"])("%s example: two-factor routes", (framework) => {
-  it("serves the code page, and answers its form without a pending sign-in with invalid_code", async () => {
-    const running = await startExample({}, framework);
-    try {
-      const page = await fetch(`${running.baseUrl}/login/code`);
-      expect(page.status).toBe(200);
-      expect(await page.text()).toContain('autocomplete="one-time-code"');
-      const posted = await fetch(`${running.baseUrl}/login/code`, {
-        method: "POST",
-        headers: { "content-type": "application/x-www-form-urlencoded", origin: running.baseUrl },
-        body: "code=123456",
-        redirect: "manual",
-      });
-      expect(posted.status).toBe(303);
-      expect(posted.headers.get("location")).toBe("/login/code?error=invalid_code");
-      // The setup form is behind the sign-in.
-      const setup = await fetch(`${running.baseUrl}/account/two-factor/setup`, { method: "POST", redirect: "manual" });
-      expect(setup.status).toBe(303);
-      expect(setup.headers.get("location")).toBe("/login");
-    } finally {
-      await running.stop();
-    }
+// The Koa and Hono examples wire the same steps, each reading the forms its own way: the whole
+// round over plain HTTP, as a browser's forms send it (Origin set, so the CSRF check passes).
+describe.each<ExampleFramework>(["koa", "hono"])("%s example: two-factor over HTTP", (framework) => {
+  let running: RunningExample;
+
+  beforeAll(async () => {
+    running = await startExample({}, framework);
+  });
+
+  afterAll(async () => {
+    await running?.stop();
+  });
+
+  function post(path: string, body: Record<string, string>, cookie = ""): Promise<Response> {
+    return fetch(`${running.baseUrl}${path}`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded", origin: running.baseUrl, cookie },
+      body: new URLSearchParams(body).toString(),
+      redirect: "manual",
+    });
+  }
+
+  const cookieOf = (res: Response): string => res.headers.getSetCookie()[0]!.split(";")[0]!;
+
+  it("serves the code page; its form without a pending sign-in answers invalid_code; setup needs a sign-in", async () => {
+    const page = await fetch(`${running.baseUrl}/login/code`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('autocomplete="one-time-code"');
+    const posted = await post("/login/code", { code: "123456" });
+    expect(posted.status).toBe(303);
+    expect(posted.headers.get("location")).toBe("/login/code?error=invalid_code");
+    const setup = await post("/account/two-factor/setup", {});
+    expect(setup.status).toBe(303);
+    expect(setup.headers.get("location")).toBe("/login");
+  });
+
+  it("sets up, signs in with the password and the app's code, renews the recovery codes and turns it off", async () => {
+    const username = `${framework}_totp_${Date.now()}`;
+    const registered = await post("/register", { username, password: PASSWORD });
+    expect(registered.status).toBe(303);
+    const session = cookieOf(registered);
+
+    const setup = await post("/account/two-factor/setup", {}, session);
+    expect(setup.status).toBe(200);
+    const html = await setup.text();
+    expect(html).toContain('src="data:image/png;base64,');
+    const secret = /data-secret="([A-Z2-7]+)"/.exec(html)![1]!;
+    const uri = /name="uri" value="([^"]+)"/.exec(html)![1]!.replace(/&amp;/g, "&");
+
+    const wrong = await post("/account/two-factor/confirm", { code: wrongCode(secret, new Date()), uri }, session);
+    expect(wrong.status).toBe(400);
+    expect(await wrong.text()).toContain(`data-secret="${secret}"`);
+    const confirmed = await post("/account/two-factor/confirm", { code: appCode(secret, new Date()), uri }, session);
+    expect(confirmed.status).toBe(200);
+    expect((await confirmed.text()).match(/<li><code>[0-9a-z]{5}-[0-9a-z]{5}<\/code><\/li>/g)).toHaveLength(10);
+
+    const password = await post("/login", { username, password: PASSWORD });
+    expect(password.status).toBe(303);
+    expect(password.headers.get("location")).toBe("/login/code");
+    const signedIn = await post("/login/code", { code: appCode(secret, new Date(), 1) }, cookieOf(password));
+    expect(signedIn.status).toBe(303);
+    expect(signedIn.headers.get("location")).toBe("/");
+    const me = await fetch(`${running.baseUrl}/api/me`, {
+      headers: {
+        cookie: signedIn.headers
+          .getSetCookie()
+          .find((c) => c.startsWith("session="))!
+          .split(";")[0]!,
+      },
+    });
+    expect(((await me.json()) as { user: { username: string } }).user.username).toBe(username);
+
+    // New recovery codes and turning it off keep the session that asked (its cookie read by readSessionCookie).
+    const renewed = await post("/account/two-factor/recovery-codes", {}, session);
+    expect(renewed.status).toBe(200);
+    expect((await renewed.text()).match(/<li><code>/g)).toHaveLength(10);
+    const off = await post("/account/two-factor/disable", {}, session);
+    expect(off.status).toBe(303);
+    expect(off.headers.get("location")).toBe("/account/security?notice=two_factor_disabled");
+    expect((await fetch(`${running.baseUrl}/api/me`, { headers: { cookie: session } })).status).toBe(200);
+    const passwordOnly = await post("/login", { username, password: PASSWORD });
+    expect(passwordOnly.headers.get("location")).toBe("/");
   });
 });
