@@ -261,7 +261,7 @@ export function homePage(user, sessions, currentSessionId, flash = NO_FLASH, { d
 <h2>Email address</h2>
 <p id="email">${address}</p>
 <h2>Security</h2>
-<p>Change your email address or your password in the <a href="${SECURITY_PAGE}" id="security-link">security settings</a>. You may be asked to confirm your password first.</p>
+<p>Change your email address or your password, or set up two-factor authentication, in the <a href="${SECURITY_PAGE}" id="security-link">security settings</a>. You may be asked to confirm your password first.</p>
 <h2>Your devices</h2>
 <p>Where your account is signed in. Sign out any device you do not recognise, then change your password.</p>
 <table class="devices" id="devices"><thead><tr><th scope="col">Device</th><th scope="col">Signed in</th><th scope="col">Last active</th><th scope="col">IP address</th><th scope="col"><span class="visually-hidden">Sign out</span></th></tr></thead>
@@ -297,7 +297,8 @@ function deviceRow(session, current, now) {
 }
 
 /**
- * The security settings: the email change and password change forms, shown only to a session
+ * The security settings: the email change and password change forms and two-factor
+ * authentication (`twoFactor`: whether it is on), shown only to a session
  * whose password was typed within `freshSeconds` (the route's `requireUser({ fresh })`). A form
  * that fails comes back with `?form=email` or `?form=password`, and its error stands above it.
  */
