@@ -1,7 +1,7 @@
 // HTML for the example apps: small template functions, every interpolated value escaped.
 import { errorMessage } from "session-manager";
 import { describeDevice, lastActive, timeAgo } from "./devices.mjs";
-import { SECURITY_PAGE, safeNext } from "./routes.mjs";
+import { SECURITY_PAGE, safeNext, TWO_FACTOR } from "./routes.mjs";
 
 const ESCAPES = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
 
@@ -33,6 +33,7 @@ const NOTICES = {
   signed_out: "You are signed out.",
   password_changed: "Password changed. Every other device has been signed out.",
   device_signed_out: "That device has been signed out.",
+  two_factor_disabled: "Two-factor authentication is off. Every other device has been signed out.",
   others_signed_out: (count) =>
     count === 0 ? "No other device was signed in." : `Signed out of ${count} other device${count === 1 ? "" : "s"}.`,
 };
@@ -78,6 +79,9 @@ form{margin:.5rem 0}.actions{display:flex;flex-wrap:wrap;gap:.5rem;align-items:c
 .badge{display:inline-block;font-size:.75rem;font-weight:600;padding:0 .5rem;border-radius:1rem;background:#e3f2e6;color:#1b5e20;white-space:nowrap}
 .devices{width:100%;border-collapse:collapse}.devices th,.devices td{padding:.5rem;text-align:left;vertical-align:top;border-bottom:1px solid #ddd}
 .devices th,.devices button{white-space:nowrap}.devices td form{margin:0}
+.codes{font:1.125rem/1.8 ui-monospace,monospace;columns:2;padding-left:1.5rem}
+.secret{font:1rem ui-monospace,monospace;letter-spacing:.05em}
+.qr{display:block;width:12rem;height:12rem;image-rendering:pixelated}
 .visually-hidden{position:absolute;width:1px;height:1px;padding:0;margin:-1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap;border:0}
 footer{margin-top:3rem;font-size:.875rem;color:#555}
 pre{white-space:pre-wrap;background:#f4f4f4;padding:.5rem}
@@ -257,7 +261,7 @@ export function homePage(user, sessions, currentSessionId, flash = NO_FLASH, { d
 <h2>Email address</h2>
 <p id="email">${address}</p>
 <h2>Security</h2>
-<p>Change your email address or your password in the <a href="${SECURITY_PAGE}" id="security-link">security settings</a>. You may be asked to confirm your password first.</p>
+<p>Change your email address or your password, or set up two-factor authentication, in the <a href="${SECURITY_PAGE}" id="security-link">security settings</a>. You may be asked to confirm your password first.</p>
 <h2>Your devices</h2>
 <p>Where your account is signed in. Sign out any device you do not recognise, then change your password.</p>
 <table class="devices" id="devices"><thead><tr><th scope="col">Device</th><th scope="col">Signed in</th><th scope="col">Last active</th><th scope="col">IP address</th><th scope="col"><span class="visually-hidden">Sign out</span></th></tr></thead>
@@ -293,11 +297,12 @@ function deviceRow(session, current, now) {
 }
 
 /**
- * The security settings: the email change and password change forms, shown only to a session
+ * The security settings: the email change and password change forms and two-factor
+ * authentication (`twoFactor`: whether it is on), shown only to a session
  * whose password was typed within `freshSeconds` (the route's `requireUser({ fresh })`). A form
  * that fails comes back with `?form=email` or `?form=password`, and its error stands above it.
  */
-export function securityPage(user, flash = NO_FLASH, { freshSeconds } = {}) {
+export function securityPage(user, flash = NO_FLASH, { freshSeconds, twoFactor = false } = {}) {
   const forForm = (form, overrides) => (flash.form === form ? errorLine(flash, overrides) : "");
   const address = user.email === null ? "none yet" : `<strong>${escapeHtml(user.email)}</strong>`;
   return layout(
@@ -319,7 +324,84 @@ ${passwordInput("new-password", { label: "New password", name: "newPassword" })}
 <button type="submit">Change password</button>
 </form>
 <p class="hint">Changing your password signs out every other device.</p>
+${twoFactorSection(twoFactor)}
 <p><a href="/">Back to your account</a></p>`,
+  );
+}
+
+// The security page's block: set it up, or turn it off and renew the recovery codes.
+function twoFactorSection(enabled) {
+  if (!enabled) {
+    return `<h2>Two-factor authentication</h2>
+<p id="two-factor-status">Off. With it on, signing in asks for a code from an authenticator app on your phone as well as your password.</p>
+<form method="post" action="${TWO_FACTOR.setup}"><button type="submit">Set up two-factor authentication</button></form>`;
+  }
+  return `<h2>Two-factor authentication</h2>
+<p id="two-factor-status"><span class="badge">On</span> Signing in asks for a code from your authenticator app, or one of your recovery codes.</p>
+<div class="actions">
+<form method="post" action="${TWO_FACTOR.recoveryCodes}"><button type="submit">New recovery codes</button></form>
+<form method="post" action="${TWO_FACTOR.disable}"><button type="submit">Turn off two-factor authentication</button></form>
+</div>
+<p class="hint">Either one signs out every other device. New recovery codes replace all the old ones.</p>`;
+}
+
+// The one field of the code forms: the app's 6 digits, or a recovery code, which has letters and
+// a dash (xxxxx-xxxxx). So inputmode "text": a phone's numeric keypad could not type those.
+// "one-time-code" lets the browser or password manager fill in the app's code.
+function codeInput(label) {
+  return `<label>${label} <input name="code" autocomplete="one-time-code" inputmode="text" autocapitalize="none" autocorrect="off" spellcheck="false" required maxlength="32"></label>`;
+}
+
+/** The second sign-in step: the code from the app, or a recovery code. */
+export function loginCodePage(flash = NO_FLASH) {
+  return layout(
+    "Enter your code",
+    `${messages(flash)}<p id="code-prompt">Your account uses two-factor authentication. Open your authenticator app and type the 6-digit code it shows, or one of your recovery codes.</p>
+<form method="post" action="${TWO_FACTOR.code}">
+${codeInput("Code")}
+<button type="submit">Sign in</button>
+</form>
+<p class="hint">This step expires 5 minutes after you typed your password. <a href="/login">Start again</a></p>`,
+  );
+}
+
+/**
+ * Setting up two-factor authentication: the QR code (`qrDataUrl`, an image of `uri`), the
+ * secret to type in instead, and the form that turns it on with the app's first code. The
+ * form carries `uri` back only to show this page again after a wrong code: the server checks
+ * the code against the secret it saved, never against this field.
+ */
+export function twoFactorSetupPage(user, { secret, uri, qrDataUrl }, { wrongCode = false } = {}) {
+  const grouped = secret.match(/.{1,4}/g).join(" ");
+  return layout(
+    "Set up two-factor authentication",
+    `${wrongCode ? `<p class="error" role="alert">That code did not work. Type the code your app shows now: each one lasts 30 seconds.</p>` : ""}
+<p>1. Scan this QR code with an authenticator app (Google Authenticator, 1Password, Authy, …).</p>
+<img class="qr" id="totp-qr" src="${escapeHtml(qrDataUrl)}" alt="QR code for adding ${escapeHtml(user.username)} to an authenticator app" width="192" height="192">
+<p>Or type this key into the app: <code class="secret" id="totp-secret" data-secret="${escapeHtml(secret)}">${escapeHtml(grouped)}</code></p>
+<p>2. Type the 6-digit code the app shows to turn two-factor authentication on.</p>
+<form method="post" action="${TWO_FACTOR.confirm}" id="totp-confirm">
+<input type="hidden" name="uri" value="${escapeHtml(uri)}">
+${codeInput("Code from the app")}
+<button type="submit">Turn on</button>
+</form>
+<p><a href="${SECURITY_PAGE}">Cancel</a></p>`,
+  );
+}
+
+/** The recovery codes, shown this once: after setup (`regenerated` false) or on renewing them. */
+export function recoveryCodesPage(codes, { regenerated = false } = {}) {
+  const lead = regenerated
+    ? "Your old recovery codes no longer work, and every other device has been signed out. Here are the new ones."
+    : "Two-factor authentication is on. If you lose your phone, sign in with one of these recovery codes instead of a code from the app.";
+  return layout(
+    "Save your recovery codes",
+    `<p class="notice" role="status">${escapeHtml(lead)}</p>
+<ol class="codes" id="recovery-codes">
+${codes.map((code) => `<li><code>${escapeHtml(code)}</code></li>`).join("\n")}
+</ol>
+<p><strong>Save them now</strong> in a password manager or print them: this page is the only time they are shown. Each works once.</p>
+<p><a href="${SECURITY_PAGE}">Done</a></p>`,
   );
 }
 

@@ -4,6 +4,18 @@
 /** The page with the email and password forms, open only shortly after the password was typed. */
 export const SECURITY_PAGE = "/account/security";
 
+/**
+ * Two-factor authentication: `code`, the second sign-in step (GET the form, POST it); the
+ * others are forms on the security page and behind the same fresh sign-in.
+ */
+export const TWO_FACTOR = Object.freeze({
+  code: "/login/code",
+  setup: "/account/two-factor/setup",
+  confirm: "/account/two-factor/confirm",
+  disable: "/account/two-factor/disable",
+  recoveryCodes: "/account/two-factor/recovery-codes",
+});
+
 // The only places the confirm-password page sends the browser on to. `next` comes from the query
 // string, which anyone can write into a link: an allowlist of this app's own paths, rather than
 // a check of what a URL looks like, cannot be talked into another site ("//evil.example",

@@ -1,5 +1,8 @@
 // The example apps' settings, read from the environment by each server's start-up code and
 // passed down: nothing here runs when a module is imported.
+import { randomBytes } from "node:crypto";
+import { readFileSync, writeFileSync } from "node:fs";
+import { resolve } from "node:path";
 
 // The sensitive settings stay open this long after the password was last typed.
 const DEFAULT_FRESH_SECONDS = 600;
@@ -13,6 +16,8 @@ const DEFAULT_FRESH_SECONDS = 600;
  * `TRUST_PROXY`, how many reverse proxies stand in front of the app (default 0): the client
  * address that login throttling counts by is then the one the outermost of them appended to
  * `X-Forwarded-For`. Leave it 0 without a proxy: the header is whatever the client wrote.
+ * `TOTP_SECRET_KEY`: 64 hex digits, the key the two-factor secrets are encrypted under in the
+ * database (unset: `totpOptions` keeps a generated one in a file).
  */
 export function readSettings(env) {
   const port = Number(env.PORT ?? 3000);
@@ -34,7 +39,45 @@ export function readSettings(env) {
     mailFrom: env.MAIL_FROM || "session-manager example <no-reply@localhost>",
     freshSeconds: freshSeconds(env.FRESH_SECONDS),
     trustProxy: proxyHops(env.TRUST_PROXY),
+    totpSecretKey: totpSecretKey(env.TOTP_SECRET_KEY),
   };
+}
+
+/** The name authenticator apps show beside the account. */
+export const TOTP_ISSUER = "session-manager example";
+
+/** Where the example keeps the key it generated, beside its database (sessions.db). */
+export const TOTP_KEY_FILE = "totp-secret.key";
+
+const HEX_KEY = /^[0-9a-f]{64}$/i;
+
+/**
+ * The manager's `totp` option. The key is `TOTP_SECRET_KEY` when set; otherwise the one in
+ * `totp-secret.key` in `directory`, made on the first start (mode 0600) so that restarts still
+ * decrypt the secrets saved before. That is for trying the example out: a production app takes
+ * its key from its secret store, never from a file beside the database it protects.
+ */
+export function totpOptions(settings, directory = process.cwd(), log = console.log) {
+  return { issuer: TOTP_ISSUER, secretKey: settings.totpSecretKey ?? keyFromFile(resolve(directory, TOTP_KEY_FILE), log) };
+}
+
+function keyFromFile(file, log) {
+  try {
+    // "wx": never overwrite a key another start wrote meanwhile, which secrets may already use.
+    writeFileSync(file, `${randomBytes(32).toString("hex")}\n`, { mode: 0o600, flag: "wx" });
+    log(`Generated a two-factor key in ${file}. Set TOTP_SECRET_KEY instead in production.`);
+  } catch (error) {
+    if (error.code !== "EEXIST") throw error;
+  }
+  const key = readFileSync(file, "utf8").trim();
+  if (!HEX_KEY.test(key)) throw new Error(`${file} must hold a key of 64 hex digits (or set TOTP_SECRET_KEY)`);
+  return key;
+}
+
+function totpSecretKey(value) {
+  if (value === undefined || value === "") return null;
+  if (!HEX_KEY.test(value)) throw new Error("TOTP_SECRET_KEY must be 64 hex digits (openssl rand -hex 32)");
+  return value;
 }
 
 /** The URL of a server listening on `host` and `port`, as a browser on this machine writes it. */

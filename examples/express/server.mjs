@@ -13,12 +13,14 @@ import {
   logoutHandler,
   passwordResetHandler,
   passwordResetRequestHandler,
+  readSessionCookie,
   reauthenticateHandler,
   registerHandler,
   requireUser,
   revokeSessionHandler,
   sessionMiddleware,
   sessionsHandler,
+  twoFactorHandler,
   verifyEmailHandler,
   withUser,
 } from "session-manager/express";
@@ -30,6 +32,7 @@ import {
   forgotPasswordPage,
   homePage,
   linkOutcomePage,
+  loginCodePage,
   loginPage,
   outboxPage,
   outboxRefusedPage,
@@ -39,10 +42,17 @@ import {
   SIGNED_IN_PAGE_HEADERS,
   TOKEN_PAGE_HEADERS,
 } from "../pages.mjs";
-import { confirmPasswordHandlers, freshOptions, otherSessionCount, revokeOthersHandler, SECURITY_PAGE } from "../routes.mjs";
-import { listeningMessage, readSettings } from "../settings.mjs";
+import { confirmPasswordHandlers, freshOptions, otherSessionCount, revokeOthersHandler, SECURITY_PAGE, TWO_FACTOR } from "../routes.mjs";
+import { listeningMessage, readSettings, totpOptions } from "../settings.mjs";
+import { beginSetup, confirmSetup, disable, newRecoveryCodes, readForm } from "../two-factor.mjs";
 
 const flash = (req) => flashOf((name) => req.query[name]);
+
+// Sends what a step of ../two-factor.mjs answered: a signed-in page, or a redirect.
+function reply(res, { html, status = 200, redirect }) {
+  if (redirect !== undefined) return res.redirect(303, redirect);
+  res.set(SIGNED_IN_PAGE_HEADERS).status(status).type("html").send(html);
+}
 
 /**
  * Builds the app around a SessionManager. `appUrl`: the absolute origin the links in mail point
@@ -66,7 +76,13 @@ export function createApp(manager, { appUrl, origin, mailer, freshSeconds = 600,
   // HTML pages: forms post here and are redirected on success and on failure.
   app.get("/login", (req, res) => res.type("html").send(loginPage(flash(req))));
   app.get("/register", (req, res) => res.type("html").send(registerPage(flash(req))));
-  app.post("/login", loginHandler({ remember: "checkbox", redirectTo: "/", failureRedirectTo: "/login" }));
+  // A right password on an account with two-factor authentication leads to the code page.
+  app.post(
+    "/login",
+    loginHandler({ remember: "checkbox", redirectTo: "/", failureRedirectTo: "/login", twoFactorRedirectTo: TWO_FACTOR.code }),
+  );
+  app.get(TWO_FACTOR.code, (req, res) => res.type("html").send(loginCodePage(flash(req))));
+  app.post(TWO_FACTOR.code, twoFactorHandler({ redirectTo: "/", failureRedirectTo: TWO_FACTOR.code }));
   app.post("/register", registerHandler({ redirectTo: "/", failureRedirectTo: "/register" }));
   app.post("/logout", logoutHandler({ redirectTo: "/login?notice=signed_out" }));
   app.get(
@@ -91,9 +107,10 @@ export function createApp(manager, { appUrl, origin, mailer, freshSeconds = 600,
   // Security settings, behind "confirm your password" once the sign-in is older than freshSeconds.
   app.get(
     SECURITY_PAGE,
-    withUser((req, res) => {
+    withUser(async (req, res) => {
+      const twoFactor = await manager.hasTotp(req.user.id);
       res.set(SIGNED_IN_PAGE_HEADERS);
-      res.type("html").send(securityPage(req.user, flash(req), { freshSeconds }));
+      res.type("html").send(securityPage(req.user, flash(req), { freshSeconds, twoFactor }));
     }, fresh),
   );
   app.post(
@@ -113,6 +130,17 @@ export function createApp(manager, { appUrl, origin, mailer, freshSeconds = 600,
       redirectTo: "/?notice=email_change_sent",
       failureRedirectTo: `${SECURITY_PAGE}?form=email`,
     }),
+  );
+  // Two-factor authentication: set up (QR code, then the first code), turn off, new recovery codes.
+  app.post(TWO_FACTOR.setup, requireUser(fresh), async (req, res) => reply(res, await beginSetup(manager, req.user)));
+  app.post(TWO_FACTOR.confirm, requireUser(fresh), async (req, res) =>
+    reply(res, await confirmSetup(manager, req.user, await readForm(req))),
+  );
+  app.post(TWO_FACTOR.disable, requireUser(fresh), async (req, res) =>
+    reply(res, await disable(manager, req.user, readSessionCookie(req))),
+  );
+  app.post(TWO_FACTOR.recoveryCodes, requireUser(fresh), async (req, res) =>
+    reply(res, await newRecoveryCodes(manager, req.user, readSessionCookie(req))),
   );
   app.get(
     "/confirm-password",
@@ -170,7 +198,8 @@ export function createApp(manager, { appUrl, origin, mailer, freshSeconds = 600,
 
   // JSON API.
   app.post("/api/register", registerHandler());
-  app.post("/api/login", loginHandler());
+  app.post("/api/login", loginHandler()); // {"twoFactorRequired":true}: POST the code to /api/login/code
+  app.post("/api/login/code", twoFactorHandler());
   app.post("/api/logout", logoutHandler());
   app.get(
     "/api/me",
@@ -183,7 +212,8 @@ export function createApp(manager, { appUrl, origin, mailer, freshSeconds = 600,
 
 if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const settings = readSettings(process.env);
-  const manager = new SessionManager({ onEvent: logDeliveryFailures }); // SQLite file sessions.db in the current directory
+  // SQLite file sessions.db in the current directory; the two-factor key from TOTP_SECRET_KEY or totp-secret.key beside it.
+  const manager = new SessionManager({ onEvent: logDeliveryFailures, totp: totpOptions(settings) });
   const mailer = createMailer({ smtpUrl: settings.smtpUrl, from: settings.mailFrom });
   // createApp takes what it needs of the settings: appUrl, origin, freshSeconds, trustProxy.
   const app = createApp(manager, { ...settings, mailer });

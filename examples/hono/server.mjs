@@ -15,12 +15,14 @@ import {
   logoutHandler,
   passwordResetHandler,
   passwordResetRequestHandler,
+  readSessionCookie,
   reauthenticateHandler,
   registerHandler,
   requireUser,
   revokeSessionHandler,
   sessionMiddleware,
   sessionsHandler,
+  twoFactorHandler,
   verifyEmailHandler,
 } from "session-manager/hono";
 import { createMailer, isLoopback, logDeliveryFailures } from "../mail.mjs";
@@ -31,6 +33,7 @@ import {
   forgotPasswordPage,
   homePage,
   linkOutcomePage,
+  loginCodePage,
   loginPage,
   outboxPage,
   outboxRefusedPage,
@@ -40,10 +43,25 @@ import {
   SIGNED_IN_PAGE_HEADERS,
   TOKEN_PAGE_HEADERS,
 } from "../pages.mjs";
-import { confirmPasswordHandlers, freshOptions, otherSessionCount, revokeOthersHandler, SECURITY_PAGE } from "../routes.mjs";
-import { listeningMessage, readSettings } from "../settings.mjs";
+import { confirmPasswordHandlers, freshOptions, otherSessionCount, revokeOthersHandler, SECURITY_PAGE, TWO_FACTOR } from "../routes.mjs";
+import { listeningMessage, readSettings, totpOptions } from "../settings.mjs";
+import { beginSetup, confirmSetup, disable, newRecoveryCodes } from "../two-factor.mjs";
 
 const flash = (c) => flashOf((name) => c.req.query(name));
+
+// Runs a step of ../two-factor.mjs and sends what it answered: a signed-in page, or a redirect.
+function twoFactorStep(step) {
+  return async (c) => {
+    const { html, status = 200, redirect } = await step(c);
+    return redirect !== undefined ? c.redirect(redirect, 303) : c.html(html, status, SIGNED_IN_PAGE_HEADERS);
+  };
+}
+
+// A urlencoded form's string fields (a file field of a multipart body is left out).
+async function formOf(c) {
+  const body = await c.req.parseBody();
+  return Object.fromEntries(Object.entries(body).filter(([, value]) => typeof value === "string"));
+}
 
 /**
  * The address login throttling counts by: the connection's, or behind `trustProxy` proxies the
@@ -76,7 +94,13 @@ export function createApp(manager, { appUrl, origin, mailer, freshSeconds = 600,
   // HTML pages: forms post here and are redirected on success and on failure.
   app.get("/login", (c) => c.html(loginPage(flash(c))));
   app.get("/register", (c) => c.html(registerPage(flash(c))));
-  app.post("/login", loginHandler({ remember: "checkbox", redirectTo: "/", failureRedirectTo: "/login" }));
+  // A right password on an account with two-factor authentication leads to the code page.
+  app.post(
+    "/login",
+    loginHandler({ remember: "checkbox", redirectTo: "/", failureRedirectTo: "/login", twoFactorRedirectTo: TWO_FACTOR.code }),
+  );
+  app.get(TWO_FACTOR.code, (c) => c.html(loginCodePage(flash(c))));
+  app.post(TWO_FACTOR.code, twoFactorHandler({ redirectTo: "/", failureRedirectTo: TWO_FACTOR.code }));
   app.post("/register", registerHandler({ redirectTo: "/", failureRedirectTo: "/register" }));
   app.post("/logout", logoutHandler({ redirectTo: "/login?notice=signed_out" }));
   app.get("/", signedIn, async (c) => {
@@ -93,7 +117,10 @@ export function createApp(manager, { appUrl, origin, mailer, freshSeconds = 600,
   });
 
   // Security settings, behind "confirm your password" once the sign-in is older than freshSeconds.
-  app.get(SECURITY_PAGE, fresh, (c) => c.html(securityPage(c.get("user"), flash(c), { freshSeconds }), 200, SIGNED_IN_PAGE_HEADERS));
+  app.get(SECURITY_PAGE, fresh, async (c) => {
+    const twoFactor = await manager.hasTotp(c.get("user").id);
+    return c.html(securityPage(c.get("user"), flash(c), { freshSeconds, twoFactor }), 200, SIGNED_IN_PAGE_HEADERS);
+  });
   app.post(
     "/account/password",
     fresh,
@@ -111,6 +138,27 @@ export function createApp(manager, { appUrl, origin, mailer, freshSeconds = 600,
       redirectTo: "/?notice=email_change_sent",
       failureRedirectTo: `${SECURITY_PAGE}?form=email`,
     }),
+  );
+  // Two-factor authentication: set up (QR code, then the first code), turn off, new recovery codes.
+  app.post(
+    TWO_FACTOR.setup,
+    fresh,
+    twoFactorStep((c) => beginSetup(manager, c.get("user"))),
+  );
+  app.post(
+    TWO_FACTOR.confirm,
+    fresh,
+    twoFactorStep(async (c) => confirmSetup(manager, c.get("user"), await formOf(c))),
+  );
+  app.post(
+    TWO_FACTOR.disable,
+    fresh,
+    twoFactorStep((c) => disable(manager, c.get("user"), readSessionCookie(c))),
+  );
+  app.post(
+    TWO_FACTOR.recoveryCodes,
+    fresh,
+    twoFactorStep((c) => newRecoveryCodes(manager, c.get("user"), readSessionCookie(c))),
   );
   app.get("/confirm-password", signedIn, (c) =>
     c.html(confirmPasswordPage(c.get("user"), c.req.query("next"), flash(c), { freshSeconds }), 200, SIGNED_IN_PAGE_HEADERS),
@@ -154,7 +202,8 @@ export function createApp(manager, { appUrl, origin, mailer, freshSeconds = 600,
 
   // JSON API.
   app.post("/api/register", registerHandler());
-  app.post("/api/login", loginHandler());
+  app.post("/api/login", loginHandler()); // {"twoFactorRequired":true}: POST the code to /api/login/code
+  app.post("/api/login/code", twoFactorHandler());
   app.post("/api/logout", logoutHandler());
   app.get("/api/me", requireUser(), (c) => c.json({ user: c.get("user") }, 200, SIGNED_IN_PAGE_HEADERS));
   app.get("/api/sessions", requireUser(), sessionsHandler());
@@ -164,7 +213,8 @@ export function createApp(manager, { appUrl, origin, mailer, freshSeconds = 600,
 
 if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const settings = readSettings(process.env);
-  const manager = new SessionManager({ onEvent: logDeliveryFailures }); // SQLite file sessions.db in the current directory
+  // SQLite file sessions.db in the current directory; the two-factor key from TOTP_SECRET_KEY or totp-secret.key beside it.
+  const manager = new SessionManager({ onEvent: logDeliveryFailures, totp: totpOptions(settings) });
   const mailer = createMailer({ smtpUrl: settings.smtpUrl, from: settings.mailFrom });
   // createApp takes what it needs of the settings: appUrl, origin, freshSeconds, trustProxy.
   const app = createApp(manager, { ...settings, mailer });

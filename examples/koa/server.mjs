@@ -13,12 +13,14 @@ import {
   logoutHandler,
   passwordResetHandler,
   passwordResetRequestHandler,
+  readSessionCookie,
   reauthenticateHandler,
   registerHandler,
   requireUser,
   revokeSessionHandler,
   sessionMiddleware,
   sessionsHandler,
+  twoFactorHandler,
   verifyEmailHandler,
 } from "session-manager/koa";
 import { createMailer, isLoopback, logDeliveryFailures } from "../mail.mjs";
@@ -29,6 +31,7 @@ import {
   forgotPasswordPage,
   homePage,
   linkOutcomePage,
+  loginCodePage,
   loginPage,
   outboxPage,
   outboxRefusedPage,
@@ -38,8 +41,9 @@ import {
   SIGNED_IN_PAGE_HEADERS,
   TOKEN_PAGE_HEADERS,
 } from "../pages.mjs";
-import { confirmPasswordHandlers, freshOptions, otherSessionCount, revokeOthersHandler, SECURITY_PAGE } from "../routes.mjs";
-import { listeningMessage, readSettings } from "../settings.mjs";
+import { confirmPasswordHandlers, freshOptions, otherSessionCount, revokeOthersHandler, SECURITY_PAGE, TWO_FACTOR } from "../routes.mjs";
+import { listeningMessage, readSettings, totpOptions } from "../settings.mjs";
+import { beginSetup, confirmSetup, disable, newRecoveryCodes, readForm } from "../two-factor.mjs";
 
 /**
  * Koa has no router of its own; this one maps "METHOD /path" to a chain of middleware. A path
@@ -107,6 +111,21 @@ function tokenPage(middleware) {
 
 const flash = (ctx) => flashOf((name) => ctx.query[name]);
 
+// Runs a step of ../two-factor.mjs and sends what it answered: a signed-in page, or a redirect.
+function twoFactorStep(step) {
+  return async (ctx) => {
+    const { html, status = 200, redirect } = await step(ctx);
+    if (redirect !== undefined) {
+      ctx.status = 303;
+      return ctx.redirect(redirect);
+    }
+    ctx.set(SIGNED_IN_PAGE_HEADERS);
+    ctx.type = "html";
+    ctx.status = status;
+    ctx.body = html;
+  };
+}
+
 /**
  * Builds the app around a SessionManager. `appUrl`: the absolute origin the links in mail point
  * at; `origin`: the public origin for the CSRF check, when the app runs behind a proxy;
@@ -129,7 +148,12 @@ export function createApp(manager, { appUrl, origin, mailer, freshSeconds = 600,
     // HTML pages: forms post here and are redirected on success and on failure.
     "GET /login": [html((ctx) => loginPage(flash(ctx)))],
     "GET /register": [html((ctx) => registerPage(flash(ctx)))],
-    "POST /login": [loginHandler({ remember: "checkbox", redirectTo: "/", failureRedirectTo: "/login" })],
+    // A right password on an account with two-factor authentication leads to the code page.
+    "POST /login": [
+      loginHandler({ remember: "checkbox", redirectTo: "/", failureRedirectTo: "/login", twoFactorRedirectTo: TWO_FACTOR.code }),
+    ],
+    [`GET ${TWO_FACTOR.code}`]: [html((ctx) => loginCodePage(flash(ctx)))],
+    [`POST ${TWO_FACTOR.code}`]: [twoFactorHandler({ redirectTo: "/", failureRedirectTo: TWO_FACTOR.code })],
     "POST /register": [registerHandler({ redirectTo: "/", failureRedirectTo: "/register" })],
     "POST /logout": [logoutHandler({ redirectTo: "/login?notice=signed_out" })],
     "GET /": [
@@ -153,7 +177,14 @@ export function createApp(manager, { appUrl, origin, mailer, freshSeconds = 600,
     ],
 
     // Security settings, behind "confirm your password" once the sign-in is older than freshSeconds.
-    [`GET ${SECURITY_PAGE}`]: [fresh, signedInPage((ctx) => securityPage(ctx.state.user, flash(ctx), { freshSeconds }))],
+    [`GET ${SECURITY_PAGE}`]: [
+      fresh,
+      async (ctx, next) => {
+        ctx.state.twoFactor = await manager.hasTotp(ctx.state.user.id);
+        return next();
+      },
+      signedInPage((ctx) => securityPage(ctx.state.user, flash(ctx), { freshSeconds, twoFactor: ctx.state.twoFactor })),
+    ],
     "POST /account/password": [
       fresh,
       changePasswordHandler({ redirectTo: "/?notice=password_changed", failureRedirectTo: `${SECURITY_PAGE}?form=password` }),
@@ -169,6 +200,14 @@ export function createApp(manager, { appUrl, origin, mailer, freshSeconds = 600,
         redirectTo: "/?notice=email_change_sent",
         failureRedirectTo: `${SECURITY_PAGE}?form=email`,
       }),
+    ],
+    // Two-factor authentication: set up (QR code, then the first code), turn off, new recovery codes.
+    [`POST ${TWO_FACTOR.setup}`]: [fresh, twoFactorStep((ctx) => beginSetup(manager, ctx.state.user))],
+    [`POST ${TWO_FACTOR.confirm}`]: [fresh, twoFactorStep(async (ctx) => confirmSetup(manager, ctx.state.user, await readForm(ctx.req)))],
+    [`POST ${TWO_FACTOR.disable}`]: [fresh, twoFactorStep((ctx) => disable(manager, ctx.state.user, readSessionCookie(ctx)))],
+    [`POST ${TWO_FACTOR.recoveryCodes}`]: [
+      fresh,
+      twoFactorStep((ctx) => newRecoveryCodes(manager, ctx.state.user, readSessionCookie(ctx))),
     ],
     "GET /confirm-password": [
       signedIn,
@@ -203,7 +242,8 @@ export function createApp(manager, { appUrl, origin, mailer, freshSeconds = 600,
 
     // JSON API.
     "POST /api/register": [registerHandler()],
-    "POST /api/login": [loginHandler()],
+    "POST /api/login": [loginHandler()], // {"twoFactorRequired":true}: POST the code to /api/login/code
+    "POST /api/login/code": [twoFactorHandler()],
     "POST /api/logout": [logoutHandler()],
     "GET /api/me": [
       requireUser(),
@@ -233,7 +273,8 @@ export function createApp(manager, { appUrl, origin, mailer, freshSeconds = 600,
 
 if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const settings = readSettings(process.env);
-  const manager = new SessionManager({ onEvent: logDeliveryFailures }); // SQLite file sessions.db in the current directory
+  // SQLite file sessions.db in the current directory; the two-factor key from TOTP_SECRET_KEY or totp-secret.key beside it.
+  const manager = new SessionManager({ onEvent: logDeliveryFailures, totp: totpOptions(settings) });
   const mailer = createMailer({ smtpUrl: settings.smtpUrl, from: settings.mailFrom });
   // createApp takes what it needs of the settings: appUrl, origin, freshSeconds, trustProxy.
   const app = createApp(manager, { ...settings, mailer });

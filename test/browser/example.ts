@@ -58,7 +58,7 @@ export async function startExample(env: Record<string, string> = {}, framework: 
   // Settings of the developer's shell must not reach the example: it listens on 127.0.0.1 and
   // builds its links from the URL it listens on.
   const base: NodeJS.ProcessEnv = { ...process.env };
-  for (const name of ["APP_URL", "HOST", "SMTP_URL", "FRESH_SECONDS", "TRUST_PROXY"]) delete base[name];
+  for (const name of ["APP_URL", "HOST", "SMTP_URL", "FRESH_SECONDS", "TRUST_PROXY", "TOTP_SECRET_KEY"]) delete base[name];
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
     const server = spawn(process.execPath, [example(framework)], {
