@@ -21,6 +21,10 @@ import {
   sessionMiddleware,
   sessionsHandler,
   twoFactorHandler,
+  recoveryCodesHandler,
+  totpConfirmHandler,
+  totpDisableHandler,
+  totpSetupHandler,
   verifyEmailHandler,
   withUser,
 } from "session-manager/express";
@@ -206,6 +210,11 @@ export function createApp(manager, { appUrl, origin, mailer, freshSeconds = 600,
     withUser((req, res) => res.set(SIGNED_IN_PAGE_HEADERS).json({ user: req.user })),
   );
   app.get("/api/sessions", requireUser(), sessionsHandler());
+  // Two-factor settings for API clients; each needs the password typed within ten minutes.
+  app.post("/api/two-factor/setup", totpSetupHandler());
+  app.post("/api/two-factor/confirm", totpConfirmHandler());
+  app.post("/api/two-factor/disable", totpDisableHandler());
+  app.post("/api/two-factor/recovery-codes", recoveryCodesHandler());
   app.delete("/api/sessions/:id", requireUser(), revokeSessionHandler());
   return app;
 }

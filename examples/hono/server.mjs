@@ -23,6 +23,10 @@ import {
   sessionMiddleware,
   sessionsHandler,
   twoFactorHandler,
+  recoveryCodesHandler,
+  totpConfirmHandler,
+  totpDisableHandler,
+  totpSetupHandler,
   verifyEmailHandler,
 } from "session-manager/hono";
 import { createMailer, isLoopback, logDeliveryFailures } from "../mail.mjs";
@@ -207,6 +211,11 @@ export function createApp(manager, { appUrl, origin, mailer, freshSeconds = 600,
   app.post("/api/logout", logoutHandler());
   app.get("/api/me", requireUser(), (c) => c.json({ user: c.get("user") }, 200, SIGNED_IN_PAGE_HEADERS));
   app.get("/api/sessions", requireUser(), sessionsHandler());
+  // Two-factor settings for API clients; each needs the password typed within ten minutes.
+  app.post("/api/two-factor/setup", totpSetupHandler());
+  app.post("/api/two-factor/confirm", totpConfirmHandler());
+  app.post("/api/two-factor/disable", totpDisableHandler());
+  app.post("/api/two-factor/recovery-codes", recoveryCodesHandler());
   app.delete("/api/sessions/:id", requireUser(), revokeSessionHandler());
   return app;
 }

@@ -21,6 +21,10 @@ import {
   sessionMiddleware,
   sessionsHandler,
   twoFactorHandler,
+  recoveryCodesHandler,
+  totpConfirmHandler,
+  totpDisableHandler,
+  totpSetupHandler,
   verifyEmailHandler,
 } from "session-manager/koa";
 import { createMailer, isLoopback, logDeliveryFailures } from "../mail.mjs";
@@ -253,6 +257,11 @@ export function createApp(manager, { appUrl, origin, mailer, freshSeconds = 600,
       },
     ],
     "GET /api/sessions": [requireUser(), sessionsHandler()],
+    // Two-factor settings for API clients; each needs the password typed within ten minutes.
+    "POST /api/two-factor/setup": [totpSetupHandler()],
+    "POST /api/two-factor/confirm": [totpConfirmHandler()],
+    "POST /api/two-factor/disable": [totpDisableHandler()],
+    "POST /api/two-factor/recovery-codes": [recoveryCodesHandler()],
     "DELETE /api/sessions/:id": [requireUser(), revokeSessionHandler()],
   };
   if (devOutbox) {

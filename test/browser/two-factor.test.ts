@@ -253,3 +253,49 @@ describe.each<ExampleFramework>(["koa", "hono"])("%s example: two-factor over HT
     expect(passwordOnly.headers.get("location")).toBe("/");
   });
 });
+
+describe.each<ExampleFramework>(["express", "koa", "hono"])("%s example: the two-factor JSON API", (framework) => {
+  let running: RunningExample;
+
+  beforeAll(async () => {
+    running = await startExample({}, framework);
+  });
+
+  afterAll(async () => {
+    await running?.stop();
+  });
+
+  function api(path: string, body: Record<string, string>, cookie = ""): Promise<Response> {
+    return fetch(`${running.baseUrl}/api${path}`, {
+      method: "POST",
+      headers: { "content-type": "application/json", cookie },
+      body: JSON.stringify(body),
+    });
+  }
+
+  it("sets up, confirms, renews the codes and turns it off through the settings handlers, and signs in in two steps", async () => {
+    const username = `${framework}_api_totp_${Date.now()}`;
+    const registered = await api("/register", { username, password: PASSWORD });
+    expect(registered.status).toBe(201);
+    const session = registered.headers.getSetCookie()[0]!.split(";")[0]!;
+    const setup = await api("/two-factor/setup", {}, session);
+    expect(setup.status).toBe(200);
+    const { secret } = (await setup.json()) as { secret: string };
+    const confirmed = await api("/two-factor/confirm", { code: appCode(secret, new Date()) }, session);
+    expect(((await confirmed.json()) as { recoveryCodes: string[] }).recoveryCodes).toHaveLength(10);
+
+    const password = await api("/login", { username, password: PASSWORD });
+    expect(await password.json()).toEqual({ twoFactorRequired: true });
+    const pending = password.headers
+      .getSetCookie()
+      .find((c) => c.startsWith("session-2fa="))!
+      .split(";")[0]!;
+    const signedIn = await api("/login/code", { code: appCode(secret, new Date(), 1) }, pending);
+    expect(((await signedIn.json()) as { user: { username: string } }).user.username).toBe(username);
+
+    const renewed = await api("/two-factor/recovery-codes", {}, session);
+    expect(((await renewed.json()) as { recoveryCodes: string[] }).recoveryCodes).toHaveLength(10);
+    expect((await api("/two-factor/disable", {}, session)).status).toBe(204);
+    expect((await api("/two-factor/disable", {}, session)).status).toBe(409);
+  });
+});
