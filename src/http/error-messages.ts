@@ -6,6 +6,8 @@ const MESSAGES = {
   invalid_credentials: "Wrong username or password.",
   two_factor_required: "This account signs in with a code from an authenticator app as well.",
   invalid_code: "That code did not work. Type the current code from your authenticator app, or a recovery code.",
+  totp_already_enabled: "Two-factor authentication is already on for this account.",
+  totp_not_enabled: "Two-factor authentication is not on for this account.",
   too_many_attempts: "Too many failed attempts. Wait a little and try again.",
   service_busy: "The server is busy. Try again in a moment.",
   invalid_request: "The form was incomplete or malformed.",
