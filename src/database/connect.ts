@@ -44,14 +44,20 @@ export function connect(database: string | Kysely<any>, tablePrefix: string): Co
     const db = plugins.length === 0 ? own : own.withPlugin(plugins[0]!);
     return { db, kind: dialectKindOf(db), owned: false, readOne: throughKysely(db), duringMigration: noTimeouts };
   }
-  const { dialect, kind, timeouts } = dialectFromUrl(database);
+  const { dialect, kind, timeouts, pool } = dialectFromUrl(database);
   const db = new Kysely<Database>({ dialect, plugins });
   const viaKysely = throughKysely(db);
   // Our own SQLite connection runs the read with `get`, past Kysely's executor, whose promise chain
   // costs about as much as the indexed read itself; when the connection is busy or not open yet,
-  // Kysely's way waits its turn or opens it. The table-prefix plugin rewrites queries only, so no
-  // result transform is skipped.
-  const readOne = dialect instanceof PreparedSqliteDialect ? dialect.rowReader(viaKysely) : viaKysely;
+  // Kysely's way waits its turn or opens it. On a server, the read is a prepared statement on our
+  // own pool once Kysely has opened it (so that Kysely also closes it). The table-prefix plugin
+  // rewrites queries only, so no result transform is skipped.
+  const readOne: RowReader =
+    dialect instanceof PreparedSqliteDialect
+      ? dialect.rowReader(viaKysely)
+      : pool === null
+        ? viaKysely
+        : (query) => (pool.opened === null ? viaKysely(query) : pool.opened.readRow(query.sql, query.parameters));
   const duringMigration = timeouts === null ? noTimeouts : <T>(work: () => Promise<T>): Promise<T> => timeouts.duringMigration(work);
   return { db, kind, owned: true, readOne, duringMigration };
 }
@@ -60,13 +66,23 @@ function throughKysely(db: Kysely<Database>): RowReader {
   return async (query) => (await db.executeQuery(query)).rows[0];
 }
 
+/** A server's pool, once Kysely has opened it; its `readRow` runs prepared statements. */
+interface OpenedPool {
+  opened: { readRow<R>(sql: string, parameters: ReadonlyArray<unknown>): Promise<R | undefined> } | null;
+}
+
 /** Parses a database URL into a Kysely dialect; drivers for servers are loaded only when named. */
-export function dialectFromUrl(url: string): { dialect: Dialect; kind: DialectKind; timeouts: QueryTimeouts | null } {
+export function dialectFromUrl(url: string): {
+  dialect: Dialect;
+  kind: DialectKind;
+  timeouts: QueryTimeouts | null;
+  pool: OpenedPool | null;
+} {
   const scheme = /^([a-z0-9]+):/i.exec(url)?.[1]?.toLowerCase();
   switch (scheme) {
     case "sqlite": {
       const { path, busyTimeout } = parseSqliteUrl(url);
-      return { dialect: sqliteDialect(path, busyTimeout ?? SQLITE_BUSY_TIMEOUT_MS), kind: "sqlite", timeouts: null };
+      return { dialect: sqliteDialect(path, busyTimeout ?? SQLITE_BUSY_TIMEOUT_MS), kind: "sqlite", timeouts: null, pool: null };
     }
     case "postgres":
     case "postgresql":
@@ -96,7 +112,7 @@ function sqliteDialect(path: string, busyTimeout: number): PreparedSqliteDialect
   });
 }
 
-function postgresDialect(url: string): { dialect: Dialect; timeouts: QueryTimeouts } {
+function postgresDialect(url: string): { dialect: Dialect; timeouts: QueryTimeouts; pool: OpenedPool } {
   // Read now, so that a malformed option fails `new SessionManager()` rather than the first request.
   const { connectionString, options } = splitPoolOptions(url, {
     max: null,
@@ -106,22 +122,23 @@ function postgresDialect(url: string): { dialect: Dialect; timeouts: QueryTimeou
   });
   const { query_timeout: queryTimeout, connectionTimeoutMillis, ...rest } = options;
   const timeouts = new QueryTimeouts(queryTimeout!);
+  const pool: OpenedPool = { opened: null };
   const dialect = new PostgresDialect({
     pool: async () => {
       const pg = await loadPeer<typeof Pg>("pg", "PostgreSQL", () => import("pg"));
       const Pool = pg.Pool ?? (pg as unknown as { default: typeof Pg }).default.Pool;
-      return openPostgresPool(Pool, {
+      return (pool.opened = openPostgresPool(Pool, {
         connectionString,
         ...rest,
         connectionTimeoutMillis: connectionTimeoutMillis!,
         queryTimeout: timeouts,
-      });
+      }));
     },
   });
-  return { dialect, timeouts };
+  return { dialect, timeouts, pool };
 }
 
-function mysqlDialect(url: string): { dialect: Dialect; timeouts: QueryTimeouts } {
+function mysqlDialect(url: string): { dialect: Dialect; timeouts: QueryTimeouts; pool: OpenedPool } {
   const { connectionString, options } = splitPoolOptions(url.replace(/^mariadb:/i, "mysql:"), {
     connectionLimit: null,
     queueLimit: null,
@@ -130,14 +147,20 @@ function mysqlDialect(url: string): { dialect: Dialect; timeouts: QueryTimeouts 
   });
   const { queryTimeout, connectTimeout, ...rest } = options;
   const timeouts = new QueryTimeouts(queryTimeout!);
+  const pool: OpenedPool = { opened: null };
   const dialect = new MysqlDialect({
     pool: async () => {
       const mysql = await loadPeer<typeof Mysql2>("mysql2", "MySQL/MariaDB", () => import("mysql2"));
       const createPool = mysql.createPool ?? (mysql as unknown as { default: typeof Mysql2 }).default.createPool;
-      return openMysqlPool(createPool, { uri: connectionString, ...rest, connectTimeout: connectTimeout!, queryTimeout: timeouts });
+      return (pool.opened = openMysqlPool(createPool, {
+        uri: connectionString,
+        ...rest,
+        connectTimeout: connectTimeout!,
+        queryTimeout: timeouts,
+      }));
     },
   });
-  return { dialect, timeouts };
+  return { dialect, timeouts, pool };
 }
 
 /**

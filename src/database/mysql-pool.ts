@@ -17,9 +17,16 @@ export interface MysqlPoolSettings {
 
 /** A mysql2 pool connection as this module uses it; mysql2's own overloads are too loose to implement against. */
 interface RawConnection {
-  query(options: { sql: string; values: unknown[]; timeout?: number }, callback: (error: unknown, result: MysqlQueryResult) => void): void;
+  query(options: QueryOptions, callback: (error: Error | null, result: MysqlQueryResult) => void): void;
+  execute(options: QueryOptions, callback: (error: Error | null, result: MysqlQueryResult) => void): void;
   release(): void;
   destroy(): void;
+}
+
+interface QueryOptions {
+  sql: string;
+  values: unknown[];
+  timeout?: number;
 }
 
 /** mysql2's connection settings that say how to reach the server. */
@@ -31,13 +38,23 @@ interface SocketSettings {
   keepAliveInitialDelay?: number;
 }
 
+/** Kysely's view of a mysql2 pool, and the validation lookup's own way to it. */
+export interface GuardedMysqlPool extends MysqlPool {
+  /**
+   * Runs a query that reads at most one row as a server-side prepared statement, which mysql2
+   * prepares once per connection and keeps, and past Kysely's executor. Same timeouts and errors
+   * as Kysely's queries.
+   */
+  readRow<R>(sql: string, parameters: ReadonlyArray<unknown>): Promise<R | undefined>;
+}
+
 /**
  * Opens a mysql2 pool for Kysely whose connection attempts and queries end with
  * `DatabaseTimeoutError` when the server does not answer in time, and whose `end()` does not wait
  * on a silent server. Kysely runs queries as `connection.query(sql, parameters, callback)`, and
  * mysql2 takes a timeout only per query, so each connection handed to Kysely adds it.
  */
-export function openMysqlPool(createPool: (options: PoolOptions) => Pool, settings: MysqlPoolSettings): MysqlPool {
+export function openMysqlPool(createPool: (options: PoolOptions) => Pool, settings: MysqlPoolSettings): GuardedMysqlPool {
   const sockets = new SocketTracker();
   const { queryTimeout, ...options } = settings;
   const pool = createPool({
@@ -49,26 +66,39 @@ export function openMysqlPool(createPool: (options: PoolOptions) => Pool, settin
   });
   pool.on("connection", (connection) => connection.on("error", () => {}));
   const guarded = new WeakMap<object, GuardedConnection>();
+  const getConnection = (callback: (error: Error | null, connection: GuardedConnection) => void): void => {
+    pool.getConnection((error, connection) => {
+      if (error) {
+        const timedOut = errorFields(error).code === "ETIMEDOUT";
+        const reported = timedOut
+          ? new DatabaseTimeoutError(`no MySQL connection within ${settings.connectTimeout} ms: the server did not answer`, {
+              cause: error,
+            })
+          : error;
+        callback(reported, undefined as unknown as GuardedConnection);
+        return;
+      }
+      // One wrapper per mysql2 connection, so that Kysely, which keys its connections by it, reuses them.
+      let wrapper = guarded.get(connection);
+      if (wrapper === undefined) {
+        wrapper = new GuardedConnection(connection, queryTimeout);
+        guarded.set(connection, wrapper);
+      }
+      callback(null, wrapper);
+    });
+  };
   return {
-    getConnection(callback: (error: unknown, connection: MysqlPoolConnection) => void): void {
-      pool.getConnection((error, connection) => {
-        if (error) {
-          const timedOut = errorFields(error).code === "ETIMEDOUT";
-          const reported = timedOut
-            ? new DatabaseTimeoutError(`no MySQL connection within ${settings.connectTimeout} ms: the server did not answer`, {
-                cause: error,
-              })
-            : error;
-          callback(reported, undefined as unknown as MysqlPoolConnection);
-          return;
-        }
-        // One wrapper per mysql2 connection, so that Kysely, which keys its connections by it, reuses them.
-        let wrapper = guarded.get(connection);
-        if (wrapper === undefined) {
-          wrapper = new GuardedConnection(connection, queryTimeout);
-          guarded.set(connection, wrapper);
-        }
-        callback(null, wrapper);
+    getConnection,
+    readRow<R>(sql: string, parameters: ReadonlyArray<unknown>): Promise<R | undefined> {
+      return new Promise((resolve, reject) => {
+        getConnection((error, connection) => {
+          if (error) return reject(error);
+          connection.run("execute", sql, [...parameters], (error, result) => {
+            connection.release();
+            if (error) reject(error);
+            else resolve((result as R[])[0]);
+          });
+        });
       });
     },
     end(callback: (error: unknown) => void): void {
@@ -107,6 +137,16 @@ class GuardedConnection implements MysqlPoolConnection {
   ): { stream: <T>(options: MysqlStreamOptions) => MysqlStream<T> } | void {
     // Kysely calls without a callback only to stream, which the library never does.
     if (callback === undefined) throw new TypeError("session-manager does not stream MySQL queries");
+    this.run("query", sql, parameters, callback);
+  }
+
+  /** Runs a query as text (`query`) or as a prepared statement mysql2 keeps per connection (`execute`). */
+  run(
+    how: "query" | "execute",
+    sql: string,
+    parameters: Array<unknown>,
+    callback: (error: Error | null, result: MysqlQueryResult) => void,
+  ): void {
     if (this.#timedOut) {
       // Kysely still rolls back the transaction the timed-out query was part of; the server does
       // that itself for a connection that is gone.
@@ -114,9 +154,9 @@ class GuardedConnection implements MysqlPoolConnection {
       return;
     }
     const timeout = this.#queryTimeout.current();
-    const options: { sql: string; values: unknown[]; timeout?: number } = { sql, values: parameters };
+    const options: QueryOptions = { sql, values: parameters };
     if (timeout > 0) options.timeout = timeout;
-    this.#raw.query(options, (error, result) => {
+    this.#raw[how](options, (error, result) => {
       if (error && errorFields(error).code === "PROTOCOL_SEQUENCE_TIMEOUT") {
         // mysql2 keeps the unanswered query as the connection's current command, so every later
         // query on it would wait behind it, without a timer of its own: the connection goes.
