@@ -1,6 +1,7 @@
 // One benchmark server: `node bench/http-server.mjs FRAMEWORK VARIANT DATABASE_FILE`.
 // FRAMEWORK: express | koa | hono. VARIANT: bare (constant JSON), floor (a hand-written
-// better-sqlite3 check, statement prepared once), ours (the package's adapter).
+// better-sqlite3 check, statement prepared once), physical (the least such a check can read, on a
+// file made by createPhysicalFloorFixture), ours (the package's adapter).
 // Prints `{"port":N}` on its first line once listening. GET /__stats reports (and restarts) the
 // event-loop delay histogram, for the login section; the first request starts it.
 import { createServer } from "node:http";
@@ -8,7 +9,7 @@ import { createRequire } from "node:module";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { parse as parseCookie } from "cookie";
 import { SessionManager } from "session-manager";
-import { handWrittenCheck } from "./lib/floor.mjs";
+import { handWrittenCheck, physicalCheck } from "./lib/floor.mjs";
 
 const require = createRequire(import.meta.url);
 const [framework, variant, file] = process.argv.slice(2);
@@ -27,11 +28,11 @@ function stats() {
 let manager = null;
 let floorCheck = null;
 if (variant === "ours") manager = new SessionManager({ database: `sqlite:${file}` });
-else if (variant === "floor") {
+else if (variant === "floor" || variant === "physical") {
   const BetterSqlite3 = require("better-sqlite3");
   const db = new BetterSqlite3(file, { timeout: 5000 });
   db.pragma("journal_mode = WAL");
-  floorCheck = handWrittenCheck(db);
+  floorCheck = variant === "floor" ? handWrittenCheck(db) : physicalCheck(db);
 }
 function floorUser(cookieHeader) {
   if (!cookieHeader) return null;
@@ -44,7 +45,7 @@ async function expressApp() {
   const app = express();
   app.get("/__stats", (req, res) => res.json(stats()));
   if (variant === "bare") app.get("/me", (req, res) => res.json(CONSTANT));
-  if (variant === "floor") {
+  if (variant === "floor" || variant === "physical") {
     app.use((req, res, next) => {
       req.user = floorUser(req.headers.cookie);
       next();
@@ -71,7 +72,7 @@ async function koaApp() {
     else await next();
   });
   if (variant === "bare") app.use((ctx) => (ctx.path === "/me" ? (ctx.body = CONSTANT) : undefined));
-  if (variant === "floor") {
+  if (variant === "floor" || variant === "physical") {
     app.use((ctx) => {
       if (ctx.path !== "/me") return;
       const user = floorUser(ctx.get("cookie"));
@@ -98,7 +99,7 @@ async function honoApp() {
   const app = new Hono();
   app.get("/__stats", (c) => c.json(stats()));
   if (variant === "bare") app.get("/me", (c) => c.json(CONSTANT));
-  if (variant === "floor") {
+  if (variant === "floor" || variant === "physical") {
     app.use(async (c, next) => {
       c.set("user", floorUser(c.req.header("cookie")));
       await next();

@@ -59,3 +59,28 @@ export async function createSqliteFixture(path, { sessions, users = 1000, sample
   db.close();
   return { path, tokens, userId: first.id };
 }
+
+/**
+ * The least a database-backed opaque-token check can read: a copy of a fixture's sessions in a
+ * file of its own whose sessions table holds only the sha256 digest (a 32-byte BLOB primary key
+ * of a WITHOUT ROWID table), the user id and the expiry, beside a users table of id, username and
+ * creation time. Returns the new file's path.
+ */
+export function createPhysicalFloorFixture(fixturePath) {
+  const path = fixturePath.replace(/\.db$/, "") + "-physical.db";
+  for (const suffix of ["", "-wal", "-shm"]) rmSync(path + suffix, { force: true });
+  const db = new BetterSqlite3(path);
+  db.pragma("journal_mode = WAL");
+  db.exec(`
+    create table users (id integer primary key, username text not null, created_at integer not null);
+    create table sessions (token_hash blob primary key, user_id integer not null, expires_at integer not null) without rowid;
+    attach database '${fixturePath.replaceAll("'", "''")}' as ours;
+    insert into users select id, username, created_at from ours.auth_users;
+    insert into sessions select unhex(token_hash), user_id, expires_at from ours.auth_sessions;
+    detach database ours;
+    analyze;
+  `);
+  db.pragma("wal_checkpoint(TRUNCATE)");
+  db.close();
+  return path;
+}

@@ -43,3 +43,23 @@ export function handWrittenCheck(db) {
     };
   };
 }
+
+/**
+ * The physical floor over a file made by `createPhysicalFloorFixture`: the binary sha256 digest
+ * as the primary key, one cached statement, the user built from the row; `{ user }` or null.
+ */
+export function physicalCheck(db) {
+  const statement = db.prepare(
+    "select s.user_id, s.expires_at, u.username, u.created_at from sessions s join users u on u.id = s.user_id where s.token_hash = ?",
+  );
+  const digest =
+    typeof crypto.hash === "function"
+      ? (value) => crypto.hash("sha256", value, "buffer")
+      : (value) => crypto.createHash("sha256").update(value).digest();
+  return function check(token) {
+    if (typeof token !== "string" || token.length !== 32) return null;
+    const row = statement.get(digest(token));
+    if (row === undefined || row.expires_at <= Date.now()) return null;
+    return { user: { id: row.user_id, username: row.username, createdAt: new Date(row.created_at) } };
+  };
+}
