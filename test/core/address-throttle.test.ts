@@ -356,7 +356,7 @@ describeEachDatabase("throttling by client address", (fixture) => {
     // Scaled down: under jest a refused attempt costs about half a millisecond on SQLite, and the
     // full flood of 100,000 addresses took 45 to 65 s; `npm run bench`'s address section runs it
     // (about 16 s) and reports the rows it leaves.
-    const flood = fixture.database.name.startsWith("sqlite") ? 10_000 : 2_000;
+    const flood = fixture.database.name.startsWith("sqlite") ? 3_000 : 2_000;
 
     it(`keeps one row per address under a flood from ${flood.toLocaleString("en-US")} addresses`, async () => {
       const prefix = DatabaseFixture.prefix();
