@@ -63,3 +63,20 @@ export function physicalCheck(db) {
     return { user: { id: row.user_id, username: row.username, createdAt: new Date(row.created_at) } };
   };
 }
+
+/**
+ * The physical floor's reads on our schema: the hex digest looked up through the unique index, and
+ * only the columns the physical floor reads (user id, expiry, username, creation time). Beside
+ * `physicalCheck` and `handWrittenCheck`, it tells the key's type from the row's width.
+ */
+export function narrowCheck(db) {
+  const statement = db.prepare(
+    "select s.user_id, s.expires_at, u.username, u.created_at from auth_sessions s join auth_users u on u.id = s.user_id where s.token_hash = ?",
+  );
+  return function check(token) {
+    if (typeof token !== "string" || token.length !== 32) return null;
+    const row = statement.get(sha256Hex(token));
+    if (row === undefined || row.expires_at <= Date.now()) return null;
+    return { user: { id: row.user_id, username: row.username, createdAt: new Date(row.created_at) } };
+  };
+}

@@ -91,7 +91,32 @@ export async function createServerFixture(kind, url, prefix, { sessions, sample 
   const every = Math.max(1, Math.floor(sessions / sample));
   const tokens = [];
   for (let i = 0; i < sessions && tokens.length < sample; i += every) tokens.push(tokenOf(i));
-  return { tokens, drop: () => dropServerFixture(kind, url, prefix) };
+  return { tokens, footprint: () => footprint(kind, url, `${prefix}auth_sessions`), drop: () => dropServerFixture(kind, url, prefix) };
+}
+
+/**
+ * The size of a table with its indexes beside the server's own page cache (shared_buffers on
+ * PostgreSQL, which also reads through the system's file cache; innodb_buffer_pool_size on
+ * MySQL), in bytes: `{ tableBytes, cacheBytes, cacheName }`.
+ */
+async function footprint(kind, url, table) {
+  const client = await rawClient(kind, url);
+  try {
+    if (kind === "postgres") {
+      const [row] = await client.query(
+        "select pg_total_relation_size($1::regclass) as table_bytes, (select setting::bigint * 8192 from pg_settings where name = 'shared_buffers') as cache_bytes",
+        [table],
+      );
+      return { tableBytes: Number(row.table_bytes), cacheBytes: Number(row.cache_bytes), cacheName: "shared_buffers" };
+    }
+    const [row] = await client.query(
+      "select data_length + index_length as table_bytes, @@innodb_buffer_pool_size as cache_bytes from information_schema.tables where table_schema = database() and table_name = ?",
+      [table],
+    );
+    return { tableBytes: Number(row.table_bytes), cacheBytes: Number(row.cache_bytes), cacheName: "innodb_buffer_pool_size" };
+  } finally {
+    await client.end();
+  }
 }
 
 export async function dropServerFixture(kind, url, prefix) {

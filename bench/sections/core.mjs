@@ -3,17 +3,19 @@
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { SessionManager } from "session-manager";
-import { createSqliteFixture } from "../lib/fixture.mjs";
-import { handWrittenCheck } from "../lib/floor.mjs";
+import { createPhysicalFloorFixture, createSqliteFixture } from "../lib/fixture.mjs";
+import { handWrittenCheck, narrowCheck, physicalCheck } from "../lib/floor.mjs";
 import { measure, medians } from "../lib/rounds.mjs";
-import { fixed, integer, pairedRatio, ratio, table } from "../lib/stats.mjs";
+import { fixed, integer, median, pairedRatio, ratio, table } from "../lib/stats.mjs";
 
 const require = createRequire(import.meta.url);
 const BetterSqlite3 = require("better-sqlite3");
 
 /**
- * The library and the floor on a small and a large table, all six measured in the same rounds:
- * the machine's drift during the run then weighs on both sizes alike.
+ * The library and the floor on a small and a large table, all measured in the same rounds: the
+ * machine's drift during the run then weighs on both sizes alike. On the small table also the
+ * physical floor and the narrow read of our schema, which split the floor's time between the
+ * key's type and the row's width.
  */
 async function sqliteRuns(dir, sizes, options) {
   const opened = [];
@@ -30,12 +32,19 @@ async function sqliteRuns(dir, sizes, options) {
       subjects[`floor ${sessions}`] = { operation: (token) => floor(token), tokens };
       subjects[`checkSession ${sessions}`] = { operation: (token) => sm.checkSession(token), tokens };
       subjects[`validateSession ${sessions}`] = { operation: (token) => sm.validateSession(token), tokens };
+      if (sessions !== sizes[0]) continue;
+      const physical = new BetterSqlite3(createPhysicalFloorFixture(fixture.path));
+      opened.push({ raw: physical });
+      const physicalFloor = physicalCheck(physical);
+      const narrow = narrowCheck(raw);
+      subjects.physical = { operation: (token) => physicalFloor(token), tokens };
+      subjects.narrow = { operation: (token) => narrow(token), tokens };
     }
     return await measure(subjects, options);
   } finally {
     for (const { sm, raw } of opened) {
       raw.close();
-      await sm.close();
+      await sm?.close();
     }
   }
 }
@@ -73,6 +82,18 @@ export async function coreSection({ quick, dir, log }) {
   };
   row(`SQLite, ${integer(small)} sessions`, smallResult);
   row(`SQLite, ${integer(large)} sessions`, largeResult);
+  // Where a validation's time goes, each step against the physical floor in the same rounds.
+  const steps = [
+    ["physical floor: 32-byte BLOB key of a WITHOUT ROWID table, 4 columns, user object", "physical"],
+    ["our schema, the same 4 columns and user object (hex digest, unique index)", "narrow"],
+    ["hand-written floor: our schema, all 14 columns, user and session objects", `floor ${small}`],
+    ["checkSession", `checkSession ${small}`],
+  ];
+  const breakdown = steps.map(([label, name]) => [
+    label,
+    `${fixed(us(median(samples[name])))} us`,
+    ratio(pairedRatio(samples.physical, samples[name])),
+  ]);
   return {
     title: `Core: operations per second in-process, one at a time, medians of ${options.rounds} interleaved rounds of ${integer(options.batch)}`,
     table: table(
@@ -80,6 +101,7 @@ export async function coreSection({ quick, dir, log }) {
       rows,
     ),
     notes: [
+      `Where the time of one validation goes (SQLite, ${integer(small)} sessions, same rounds):\n\n${table(["read", "time", "vs physical floor"], breakdown).md}`,
       `Validation time on ${integer(large)} live sessions vs ${integer(small)}: ${ratio(largeVsSmall)} (checkSession).`,
       "Ratios are the median over rounds of each round's ratio; the 1,000 and the large table are measured in the same rounds.",
       "Floor: sha256 of the token, a cached better-sqlite3 statement (`get`) joining session and user, the expiry check and the same `{ user, session }` objects, called synchronously. PostgreSQL and MySQL: see the section on the server databases.",
@@ -89,6 +111,7 @@ export async function coreSection({ quick, dir, log }) {
       large: largeResult,
       checkVsFloor: smallResult.checkVsFloor,
       largeVsSmall,
+      vsPhysical: Object.fromEntries(steps.map(([, name]) => [name, pairedRatio(samples.physical, samples[name])])),
       sizes: { small, large },
     },
     commands: [],

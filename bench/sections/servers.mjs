@@ -15,6 +15,7 @@ const NAMES = { postgres: "PostgreSQL", mysql: "MySQL" };
 async function serverRuns(kind, url, sizes, options, log) {
   const opened = [];
   const subjects = {};
+  const footprints = {};
   try {
     for (const sessions of sizes) {
       log(`  ${NAMES[kind]}: filling a table with ${integer(sessions)} sessions`);
@@ -23,11 +24,12 @@ async function serverRuns(kind, url, sizes, options, log) {
       const sm = new SessionManager({ database: url, tablePrefix: prefix, autoMigrate: false });
       const floor = serverFloor(kind, url, prefix);
       opened.push({ sm, floor, fixture });
+      footprints[sessions] = await fixture.footprint();
       subjects[`floor ${sessions}`] = { operation: (token) => floor.check(token), tokens: fixture.tokens };
       subjects[`checkSession ${sessions}`] = { operation: (token) => sm.checkSession(token), tokens: fixture.tokens };
     }
     log(`  ${NAMES[kind]}: measuring`);
-    return await measure(subjects, options);
+    return { samples: await measure(subjects, options), footprints };
   } finally {
     for (const { sm, floor, fixture } of opened) {
       await sm.close();
@@ -87,7 +89,7 @@ export async function serversSection({ quick, postgresUrl, mysqlUrl, log }) {
   const metrics = { sizes: { small, large } };
   const us = (opsPerSecond) => 1e6 / opsPerSecond;
   for (const [kind, url] of servers) {
-    const samples = await serverRuns(kind, url, [small, large], options, log);
+    const { samples, footprints } = await serverRuns(kind, url, [small, large], options, log);
     const of = (name, sessions) => samples[`${name} ${sessions}`];
     const m = {};
     for (const sessions of [small, large]) {
@@ -102,6 +104,8 @@ export async function serversSection({ quick, postgresUrl, mysqlUrl, log }) {
       ]);
     }
     m.largeVsSmall = pairedRatio(of("checkSession", small), of("checkSession", large));
+    m.floorLargeVsSmall = pairedRatio(of("floor", small), of("floor", large));
+    m.footprint = footprints[large];
     metrics[kind] = m;
   }
   const notes = [
@@ -109,8 +113,11 @@ export async function serversSection({ quick, postgresUrl, mysqlUrl, log }) {
     "Floor: sha256 of the token and the library's lookup (session joined to user, the same columns) as a prepared statement on the same driver, on a pool of the library's default size (10): a named statement with `pool.query` on pg, `pool.execute` on mysql2; then the expiry check and the same `{ user, session }` objects.",
   ];
   for (const [kind] of servers) {
+    const m = metrics[kind];
+    const mb = (bytes) => `${integer(bytes / 2 ** 20)} MB`;
     notes.push(
-      `${NAMES[kind]}: checkSession on ${integer(large)} live sessions vs ${integer(small)}: ${ratio(metrics[kind].largeVsSmall)}.`,
+      `${NAMES[kind]}: checkSession on ${integer(large)} live sessions vs ${integer(small)}: ${ratio(m.largeVsSmall)} (the floor: ${ratio(m.floorLargeVsSmall)}). ` +
+        `The ${integer(large)}-session table with its indexes takes ${mb(m.footprint.tableBytes)}; the server's ${m.footprint.cacheName} is ${mb(m.footprint.cacheBytes)}.`,
     );
   }
   for (const kind of Object.keys(NAMES)) {
