@@ -10,6 +10,9 @@ import { fixed, integer, pairedRatio, ratio, table } from "../lib/stats.mjs";
 
 const WORKER = fileURLToPath(new URL("../validation-worker.mjs", import.meta.url));
 const NAMES = { postgres: "PostgreSQL", mysql: "MySQL" };
+// Tables of their own per run: two runs on one server (the bench and its smoke test, say) must not
+// drop each other's.
+const RUN = `bench${process.pid}_`;
 
 /** Floor and checkSession on a small and a large table of one server, all in the same rounds. */
 async function serverRuns(kind, url, sizes, options, log) {
@@ -19,7 +22,7 @@ async function serverRuns(kind, url, sizes, options, log) {
   try {
     for (const sessions of sizes) {
       log(`  ${NAMES[kind]}: filling a table with ${integer(sessions)} sessions`);
-      const prefix = `bench_${sessions}_`;
+      const prefix = `${RUN}${sessions}_`;
       const fixture = await createServerFixture(kind, url, prefix, { sessions });
       const sm = new SessionManager({ database: url, tablePrefix: prefix, autoMigrate: false });
       const floor = serverFloor(kind, url, prefix);
@@ -41,7 +44,7 @@ async function serverRuns(kind, url, sizes, options, log) {
 
 /** Starts `processes` workers, lets them warm up, then measures them all at once. */
 async function scaling(url, processes, { sessions, inFlight, seconds }) {
-  const prefix = "bench_scaling_";
+  const prefix = `${RUN}scaling_`;
   const fixture = await createServerFixture("postgres", url, prefix, { sessions });
   try {
     const workers = Array.from({ length: processes }, () => {
