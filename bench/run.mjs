@@ -188,7 +188,7 @@ const serversHttp = results["servers-http"]?.metrics;
 if (serversHttp?.postgres || serversHttp?.mysql) {
   const pg = serversHttp.postgres;
   const alternatives = pg
-    ? ` Beside them on PostgreSQL, with Express and set up as their docs advise: Lucia v3 at ${ratio(pg.lucia.vsOurs)} and express-session with connect-pg-simple at ${ratio(pg["express-session"].vsOurs)} of our Express adapter's req/s.`
+    ? ` Beside them on PostgreSQL, with Express and set up as their docs advise: Lucia v3 at ${ratio(pg.lucia.vsOurs)} and express-session with connect-pg-simple at ${ratio(pg["express-session"].vsOurs)} (${ratio(pg["express-session-no-touch"].vsOurs)} with its disableTouch) of our Express adapter's req/s.`
     : "";
   summaryNotes.push(
     `On PostgreSQL and MySQL the adapters' floor is the same framework and route with a hand-written check on the same driver: the library's lookup as a prepared statement on a pool of the same size, the same user object.${alternatives}`,

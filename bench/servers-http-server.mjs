@@ -2,8 +2,9 @@
 // FRAMEWORK: express | hono. VARIANT: ours (the package's adapter), floor (sha256 of the cookie
 // token and the library's lookup as a prepared statement on the same driver, see serverFloor),
 // and on PostgreSQL with Express only the alternatives a user would pick there: lucia (Lucia v3
-// with its node-postgres adapter and its documented Express middleware) and express-session
-// (express-session with connect-pg-simple, the user loaded by the id the session carries).
+// with its node-postgres adapter and its documented Express middleware), express-session
+// (express-session with connect-pg-simple, the user loaded by the id the session carries) and
+// express-session-no-touch (the same with connect-pg-simple's disableTouch on).
 // Tables are those of createServerFixture and createAlternativeTables under PREFIX.
 // Prints `{"port":N}` on its first line once listening.
 import { createServer } from "node:http";
@@ -46,7 +47,7 @@ async function expressApp() {
   } else if (variant === "lucia") {
     await luciaMiddleware(app);
     app.get("/me", (req, res) => (res.locals.user ? res.json(res.locals.user) : res.status(401).json(unauthorized)));
-  } else if (variant === "express-session") {
+  } else if (variant === "express-session" || variant === "express-session-no-touch") {
     await expressSessionMiddleware(app);
     app.get("/me", (req, res) => (req.user ? res.json(req.user) : res.status(401).json(unauthorized)));
   } else throw new Error(`unknown variant ${variant}`);
@@ -108,7 +109,12 @@ async function expressSessionMiddleware(app) {
   const pool = new pg.Pool({ connectionString: url, max: POOL_SIZE });
   app.use(
     session({
-      store: new PgSession({ pool, tableName: `${prefix}${ALTERNATIVES.expressSession}` }),
+      store: new PgSession({
+        pool,
+        tableName: `${prefix}${ALTERNATIVES.expressSession}`,
+        // Off by default: with it on, express-session's touch on each request no longer writes.
+        disableTouch: variant === "express-session-no-touch",
+      }),
       secret: ALTERNATIVES.expressSessionSecret,
       resave: false,
       saveUninitialized: false,
