@@ -21,7 +21,9 @@ const LABELS = {
 };
 const ALTERNATIVE_VARIANTS = ["lucia", "express-session", "express-session-no-touch"];
 const CONNECTIONS = 10;
-const PREFIX = "bench_http_";
+// Tables of their own per run: two runs on one server (the bench and its smoke test, say) must not
+// drop each other's.
+const PREFIX = `bench${process.pid}_http_`;
 const SESSIONS = 1000;
 
 /** The servers of one database: ours and the floor on both frameworks, the alternatives on PostgreSQL. */
