@@ -8,7 +8,16 @@ const SERVER = fileURLToPath(new URL("../http-server.mjs", import.meta.url));
 
 /** Starts `http-server.mjs` (this checkout's, or `script`: another checkout's, for `compare.mjs`). */
 export function startServer(framework, variant, databaseFile, script = SERVER) {
-  const child = spawn(process.execPath, [script, framework, variant, databaseFile], { stdio: ["ignore", "pipe", "inherit"] });
+  return startServerScript(script, [framework, variant, databaseFile], { framework, variant });
+}
+
+/**
+ * Starts `node script ...args`, a server that prints `{"port":N}` on its first line; resolves
+ * `{ ...labels, url, stop }`.
+ */
+export function startServerScript(script, args, labels) {
+  const { framework, variant } = labels;
+  const child = spawn(process.execPath, [script, ...args], { stdio: ["ignore", "pipe", "inherit"] });
   return new Promise((resolve, reject) => {
     let buffered = "";
     const onData = (chunk) => {
@@ -18,8 +27,7 @@ export function startServer(framework, variant, databaseFile, script = SERVER) {
       child.stdout.off("data", onData);
       const { port } = JSON.parse(buffered.slice(0, newline));
       resolve({
-        framework,
-        variant,
+        ...labels,
         url: `http://127.0.0.1:${port}`,
         cpuMicros: () => cpuMicros(child.pid),
         stop: () => new Promise((done) => (child.exitCode !== null ? done() : (child.once("exit", done), child.kill("SIGTERM")))),

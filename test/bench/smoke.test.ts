@@ -25,6 +25,7 @@ describe("benchmark suite", () => {
       "HTTP: authenticated GET /me",
       "Core: operations per second",
       "PostgreSQL and MySQL: checkSession in-process",
+      "PostgreSQL and MySQL over HTTP: authenticated GET /me",
       "Logins:",
       "Memory:",
       "Address throttle:",
@@ -35,6 +36,13 @@ describe("benchmark suite", () => {
     for (const framework of ["express", "koa", "hono"]) expect(stdout).toMatch(new RegExp(`^${framework}\\s+[\\d,]+`, "m"));
     expect(stdout).toContain("checkSession time vs hand-written cached statement");
     expect(stdout).toContain("database work added per failed login by the address throttle");
+    if (process.env.SESSION_BENCH_POSTGRES_URL ?? process.env.SESSION_TEST_POSTGRES_URL) {
+      expect(stdout).toContain("express adapter req/s vs prepared-statement floor (PostgreSQL)");
+      expect(stdout).toMatch(/^PostgreSQL\s+express\s+express-session \+ connect-pg-simple\s+[\d,]+/m);
+    }
+    if (process.env.SESSION_BENCH_MYSQL_URL ?? process.env.SESSION_TEST_MYSQL_URL) {
+      expect(stdout).toContain("hono adapter req/s vs prepared-statement floor (MySQL)");
+    }
     const report = readFileSync(out, "utf8");
     expect(report).toContain("# Benchmark results");
     expect(report).toContain("| target | measured | goal | result |");
