@@ -13,6 +13,7 @@ import { DatabaseFixture, TestClock, describeEachDatabase, uniqueName } from "..
 import { cookiesSet } from "../setup/http.js";
 import { appCode } from "../setup/totp.js";
 import { ACCOUNT_APPS, type AccountAppFactory, type AccountAppSetup } from "./account-apps.js";
+import { HTTP_SUITE_EXCEPT } from "./shared-suite.js";
 
 const PASSWORD = "correct horse battery";
 const TOTP = { issuer: "Example App", secretKey: randomBytes(32) };
@@ -23,11 +24,11 @@ const DAY = 24 * 60 * 60 * 1000;
 /**
  * The session lifecycle and account settings over HTTP, the same for every adapter: remember me,
  * fresh sign-in, reauthentication, password change, the session list and revocation by id, and
- * the wiring mistakes that must fail loudly. Runs on the rows the main HTTP suite uses (see its
- * comment on why MySQL is left to the core suites).
+ * the wiring mistakes that must fail loudly. Runs on the rows the main HTTP suite uses (see
+ * `HTTP_SUITE_EXCEPT`).
  */
 for (const [name, createApp] of ACCOUNT_APPS) {
-  describeEachDatabase(`${name}: account handlers`, (fixture) => defineTests(createApp, fixture), { except: ["mysql"] });
+  describeEachDatabase(`${name}: account handlers`, (fixture) => defineTests(createApp, fixture), { except: HTTP_SUITE_EXCEPT });
 }
 
 interface Device {
