@@ -1,12 +1,32 @@
 // Jest's globals for `deno test`, so that Deno runs the very test files jest runs on Node.js:
 // describe/it and the hooks map onto node:test (which Deno runs as Deno.test steps), `expect` is
 // jest's own package, and `jest.fn`/`jest.spyOn` come from jest-mock. Loaded with `--preload`.
-// Tests excluded on Deno (exclusions.ts) are registered as skipped, with their reason printed.
+// Tests excluded on Deno (exclusions.json) are registered as skipped, with their reason printed;
+// at exit it prints how many tests passed, failed and were skipped, for run.mjs to add up.
+import { readFileSync } from "node:fs";
 import { format } from "node:util";
 import * as nodeTest from "node:test";
 import { expect } from "expect";
 import { ModuleMocker } from "jest-mock";
-import { exclusionOf } from "./exclusions.js";
+
+interface Exclusion {
+  runtimes: string[];
+  title: string;
+  reason: string;
+}
+
+const { exclusions } = JSON.parse(readFileSync(new URL("./exclusions.json", import.meta.url), "utf8")) as { exclusions: Exclusion[] };
+
+/** Why the test of that full title is excluded on Deno, or null when it runs. */
+function exclusionOf(title: string): string | null {
+  return exclusions.find((exclusion) => exclusion.runtimes.includes("deno") && title.includes(exclusion.title))?.reason ?? null;
+}
+
+const counts = { passed: 0, failed: 0, skipped: 0 };
+// Deno's test runner ends with "unload" (its process "exit" event does not come).
+(globalThis as unknown as { addEventListener(type: "unload", listener: () => void): void }).addEventListener("unload", () => {
+  process.stdout.write(`\ndeno tests: ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped\n`);
+});
 
 type Body = (...args: unknown[]) => unknown;
 
@@ -35,19 +55,27 @@ function defineDescribe(name: string, body: () => void, skip = false): void {
 }
 
 function defineTest(name: string, body: Body | undefined, skip = false): void {
-  const excluded = exclusionOf("deno", fullTitle(name));
+  const excluded = exclusionOf(fullTitle(name));
   if (excluded !== null) {
     process.stderr.write(`EXCLUDED on Deno: ${fullTitle(name)}: ${excluded}\n`);
+    counts.skipped++;
     void nodeTest.it.skip(`${name} (excluded on Deno: ${excluded})`, () => {});
     return;
   }
   if (skip || body === undefined) {
+    counts.skipped++;
     void nodeTest.it.skip(name, () => {});
     return;
   }
   // Jest passes a `done` callback to a function of one parameter; these tests use none.
   void nodeTest.it(name, { timeout: TIMEOUT_MS }, async () => {
-    await body();
+    try {
+      await body();
+      counts.passed++;
+    } catch (error) {
+      counts.failed++;
+      throw error;
+    }
   });
 }
 
