@@ -1,6 +1,6 @@
 // The benchmark suite: `npm run bench` (builds first), or `node bench/run.mjs [options]`.
 //   --quick            tiny counts and one-second runs, to check that the suite works (not timings)
-//   --only LIST        comma-separated sections: http,core,servers,logins,memory,address (default: all)
+//   --only LIST        comma-separated sections: http,core,runtimes,servers,logins,memory,address (default: all)
 //   --out FILE         where to write the Markdown report (default bench/RESULTS.md; --quick writes none)
 //   --autocannon       use autocannon even when wrk is installed
 //   --postgres URL     the servers section's PostgreSQL (else SESSION_BENCH_POSTGRES_URL, else SESSION_TEST_POSTGRES_URL)
@@ -18,12 +18,14 @@ import { coreSection } from "./sections/core.mjs";
 import { httpSection } from "./sections/http.mjs";
 import { loginSection } from "./sections/logins.mjs";
 import { memorySection } from "./sections/memory.mjs";
+import { runtimesSection } from "./sections/runtimes.mjs";
 import { serversSection } from "./sections/servers.mjs";
 
 const require = createRequire(import.meta.url);
 const SECTIONS = {
   http: httpSection,
   core: coreSection,
+  runtimes: runtimesSection,
   servers: serversSection,
   logins: loginSection,
   memory: memorySection,
@@ -97,6 +99,12 @@ if (results.core) {
     m.largeVsSmall <= 1.3,
   );
 }
+if (results.runtimes) {
+  for (const [runtime, m] of Object.entries(results.runtimes.metrics)) {
+    const name = { node: "Node.js", bun: "Bun", deno: "Deno" }[runtime];
+    target(`checkSession time vs hand-written floor on ${name} (${m.driver})`, ratio(m.checkVsFloor), "<= 1.5x", m.checkVsFloor <= 1.5);
+  }
+}
 if (results.servers) {
   const m = results.servers.metrics;
   for (const [kind, name] of [
@@ -166,7 +174,19 @@ process.stdout.write(
 
 if (out !== null) {
   const cpu = cpus();
-  const versions = ["session-manager", "kysely", "better-sqlite3", "express", "koa", "hono", "@hono/node-server", "@node-rs/argon2", "pg"]
+  const versions = [
+    "session-manager",
+    "kysely",
+    "better-sqlite3",
+    "express",
+    "koa",
+    "hono",
+    "@hono/node-server",
+    "@node-rs/argon2",
+    "pg",
+    "bun",
+    "deno",
+  ]
     .map((name) => `${name} ${version(name)}`)
     .join(", ");
   const command = `node bench/run.mjs${process.argv.slice(2).length ? ` ${process.argv.slice(2).join(" ")}` : ""}`;
