@@ -1,6 +1,6 @@
 // The benchmark suite: `npm run bench` (builds first), or `node bench/run.mjs [options]`.
 //   --quick            tiny counts and one-second runs, to check that the suite works (not timings)
-//   --only LIST        comma-separated sections: http,core,servers,servers-http,logins,memory,address (default: all)
+//   --only LIST        comma-separated sections: http,core,runtimes,servers,servers-http,logins,memory,address (default: all)
 //   --out FILE         where to write the Markdown report (default bench/RESULTS.md; --quick writes none)
 //   --autocannon       use autocannon even when wrk is installed
 //   --postgres URL     the servers sections' PostgreSQL (else SESSION_BENCH_POSTGRES_URL, else SESSION_TEST_POSTGRES_URL)
@@ -18,6 +18,7 @@ import { coreSection } from "./sections/core.mjs";
 import { httpSection } from "./sections/http.mjs";
 import { loginSection } from "./sections/logins.mjs";
 import { memorySection } from "./sections/memory.mjs";
+import { runtimesSection } from "./sections/runtimes.mjs";
 import { serversHttpSection } from "./sections/servers-http.mjs";
 import { serversSection } from "./sections/servers.mjs";
 
@@ -25,6 +26,7 @@ const require = createRequire(import.meta.url);
 const SECTIONS = {
   http: httpSection,
   core: coreSection,
+  runtimes: runtimesSection,
   servers: serversSection,
   "servers-http": serversHttpSection,
   logins: loginSection,
@@ -98,6 +100,12 @@ if (results.core) {
     "<= 1.3x",
     m.largeVsSmall <= 1.3,
   );
+}
+if (results.runtimes) {
+  for (const [runtime, m] of Object.entries(results.runtimes.metrics)) {
+    const name = { node: "Node.js", bun: "Bun", deno: "Deno" }[runtime];
+    target(`checkSession time vs hand-written floor on ${name} (${m.driver})`, ratio(m.checkVsFloor), "<= 1.5x", m.checkVsFloor <= 1.5);
+  }
 }
 if (results.servers) {
   const m = results.servers.metrics;
@@ -215,6 +223,8 @@ if (out !== null) {
     "@lucia-auth/adapter-postgresql",
     "express-session",
     "connect-pg-simple",
+    "bun",
+    "deno",
   ]
     .map((name) => `${name} ${version(name)}`)
     .join(", ");

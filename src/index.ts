@@ -29,6 +29,8 @@ export {
 } from "./errors.js";
 export type { SessionManagerOptions, PasswordOptions, ThrottleOptions, TokenOptions, TotpOptions } from "./options.js";
 export type { DialectKind } from "./database/dialect.js";
+export type { DatabaseDriver } from "./database/connect.js";
+export type { SqliteDriver } from "./database/sqlite-drivers.js";
 export type * from "./types.js";
 export { readSessionCookie } from "./http/cookie.js";
 export type { SessionMiddlewareOptions, SessionCookieOptions, HandlerOptions } from "./http/middleware-options.js";

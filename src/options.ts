@@ -2,6 +2,7 @@ import { availableParallelism } from "node:os";
 import type { Kysely } from "kysely";
 import { InvalidOptionsError } from "./errors.js";
 import { refuseUnknownKeys } from "./option-keys.js";
+import { SQLITE_DRIVERS, runtimeSqliteDriver, type SqliteDriver } from "./database/sqlite-drivers.js";
 import { parseSecretKeys, type TotpKey } from "./totp-secrets.js";
 import type { AuthEvent } from "./types.js";
 
@@ -158,6 +159,25 @@ export interface SessionManagerOptions {
    * `sqlite:sessions.db`.
    */
   database?: string | Kysely<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  /**
+   * The driver a `sqlite:` database opens with: `"better-sqlite3"`, `"node:sqlite"` (Deno 2,
+   * Node.js 22.13 or later) or `"bun:sqlite"` (Bun). Default: the runtime's, `"bun:sqlite"` on
+   * Bun, `"node:sqlite"` on Deno (neither loads better-sqlite3's addon), else `"better-sqlite3"`.
+   * The choice is made once, at construction: `sm.driver` tells it. Every driver reads and
+   * writes the same file format, so one database file opens under all three. Other databases
+   * ignore it.
+   *
+   * ### Examples
+   *
+   * ```ts
+   * import { SessionManager } from "session-manager"
+   *
+   * // Node.js 22.13 or later without the compiled addon: the runtime's own SQLite.
+   * const sm = new SessionManager({ database: "sqlite:sessions.db", sqliteDriver: "node:sqlite" })
+   * console.log(sm.driver) // "node:sqlite"
+   * ```
+   */
+  sqliteDriver?: SqliteDriver;
   /** A session lives this long since its last renewal. Default 30. */
   sessionDurationDays?: number;
   /** Hard cap from creation, never extended by renewal. Default: none. */
@@ -206,6 +226,7 @@ export interface ResolvedTokenOptions {
 
 export interface ResolvedOptions {
   readonly database: string | Kysely<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  readonly sqliteDriver: SqliteDriver;
   readonly sessionDurationMs: number;
   readonly absoluteLifetimeMs: number | null;
   readonly tablePrefix: string;
@@ -228,6 +249,7 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 
 const OPTION_KEYS: ReadonlyArray<keyof SessionManagerOptions> = [
   "database",
+  "sqliteDriver",
   "sessionDurationDays",
   "absoluteLifetimeDays",
   "tablePrefix",
@@ -303,6 +325,10 @@ export function resolveOptions(options: SessionManagerOptions = {}): ResolvedOpt
   if (typeof database !== "string" && (typeof database !== "object" || database === null)) {
     throw new InvalidOptionsError("database must be a URL string or a Kysely instance");
   }
+  const sqliteDriver = options.sqliteDriver ?? runtimeSqliteDriver();
+  if (!SQLITE_DRIVERS.includes(sqliteDriver)) {
+    throw new InvalidOptionsError(`sqliteDriver must be one of ${SQLITE_DRIVERS.map((name) => JSON.stringify(name)).join(", ")}`);
+  }
   if (options.clock !== undefined && typeof options.clock !== "function") {
     throw new InvalidOptionsError("clock must be a function returning a Date");
   }
@@ -311,6 +337,7 @@ export function resolveOptions(options: SessionManagerOptions = {}): ResolvedOpt
   }
   return Object.freeze({
     database,
+    sqliteDriver,
     sessionDurationMs: durationDays * DAY_MS,
     absoluteLifetimeMs: options.absoluteLifetimeDays === undefined ? null : options.absoluteLifetimeDays * DAY_MS,
     tablePrefix,

@@ -1,6 +1,6 @@
 import type { Kysely } from "kysely";
 import type { ManagerContext } from "./context.js";
-import { connect } from "./database/connect.js";
+import { connect, type DatabaseDriver } from "./database/connect.js";
 import type { DialectKind } from "./database/dialect.js";
 import { migrateToLatest } from "./database/migrations.js";
 import type { Database } from "./database/schema.js";
@@ -142,6 +142,7 @@ export class SessionManager {
   readonly #options: ResolvedOptions;
   readonly #db: Kysely<Database>;
   readonly #kind: DialectKind;
+  readonly #driver: DatabaseDriver | null;
   readonly #ownsDatabase: boolean;
   readonly #duringMigration: <T>(work: () => Promise<T>) => Promise<T>;
   // What the workflow modules (login.ts, session-lifecycle.ts, …) get; the manager delegates to them.
@@ -154,9 +155,10 @@ export class SessionManager {
 
   constructor(options: SessionManagerOptions = {}) {
     this.#options = resolveOptions(options);
-    const connection = connect(this.#options.database, this.#options.tablePrefix);
+    const connection = connect(this.#options.database, this.#options.tablePrefix, this.#options.sqliteDriver);
     this.#db = connection.db;
     this.#kind = connection.kind;
+    this.#driver = connection.driver;
     this.#ownsDatabase = connection.owned;
     this.#duringMigration = connection.duringMigration;
     this.#migrated = !this.#options.autoMigrate;
@@ -203,6 +205,25 @@ export class SessionManager {
    */
   get dialect(): DialectKind {
     return this.#kind;
+  }
+
+  /**
+   * The driver the manager opened its database with: for SQLite `"better-sqlite3"` (Node.js),
+   * `"node:sqlite"` (Deno) or `"bun:sqlite"` (Bun), unless the `sqliteDriver` option chose
+   * another; `"pg"` or `"mysql2"` for a server; null for a Kysely instance of the caller's. Fixed
+   * at construction.
+   *
+   * ### Examples
+   *
+   * ```ts
+   * import { SessionManager } from "session-manager"
+   *
+   * const sm = new SessionManager({ database: "sqlite::memory:" })
+   * console.log(`sessions on ${sm.dialect} through ${sm.driver}`) // "sessions on sqlite through better-sqlite3" on Node.js
+   * ```
+   */
+  get driver(): DatabaseDriver | null {
+    return this.#driver;
   }
 
   /**

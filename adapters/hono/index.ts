@@ -71,9 +71,12 @@ type SessionEnv = { Variables: SessionVariables };
 export interface SessionMiddlewareOptions extends CoreSessionMiddlewareOptions {
   /**
    * The client's address: what the per-address login throttle and the limits on sign-ups and
-   * reset requests count by, and what sessions and events record as `ip`. Default: the socket's
-   * peer address under `@hono/node-server`, and none on other runtimes (only the per-username
-   * rule then applies): pass the runtime's `getConnInfo`. Behind a reverse proxy, read the
+   * reset requests count by, and what sessions and events record as `ip`. Default: the peer
+   * address the runtime's server reports, read as its `getConnInfo` reads it, under
+   * `@hono/node-server`, `Bun.serve` (with `fetch: app.fetch`, or `(req, server) =>
+   * app.fetch(req, server)`) and `Deno.serve(app.fetch)`; none elsewhere (Cloudflare, Lambda…:
+   * only the per-username rule then applies), where you pass that runtime's `getConnInfo`.
+   * Behind a reverse proxy, read the
    * address the proxy appended to `X-Forwarded-For` (its last entry), and only then: any other
    * entry, or the header without a proxy that sets it, is whatever the client wrote.
    */
@@ -85,14 +88,37 @@ const clientAddresses = new WeakMap<ResolvedMiddlewareOptions, (c: Context) => s
 
 function clientAddress(c: Context): string | undefined {
   const pick = clientAddresses.get(core.boundMiddleware(c, "sessionMiddleware"));
-  if (pick === undefined) return nodeAddress(c);
+  if (pick === undefined) return peerAddress(c);
   const address: unknown = pick(c);
   return typeof address === "string" ? address : undefined;
 }
 
-/** The peer address @hono/node-server passes as c.env.incoming; other runtimes report none. */
-function nodeAddress(c: Context): string | undefined {
-  return (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming?.socket?.remoteAddress;
+/** What the servers of Node.js, Bun and Deno pass to `app.fetch` besides the request, as far as read here. */
+interface ServerEnv {
+  /** @hono/node-server: the Node.js request. */
+  incoming?: { socket?: { remoteAddress?: string } };
+  /** Bun.serve: the server itself (or under `server`, when the app passes an object). */
+  requestIP?: (request: Request) => { address: string } | null;
+  server?: { requestIP?: (request: Request) => { address: string } | null };
+  /** Deno.serve: the connection's info. */
+  remoteAddr?: { hostname?: string; transport?: string };
+}
+
+/**
+ * The peer address, read the way each runtime's `getConnInfo` reads it (`@hono/node-server/conninfo`,
+ * `hono/bun`, `hono/deno`) from what the runtime's server passed as `c.env`; none when the app
+ * runs elsewhere or passes no such `env`.
+ */
+function peerAddress(c: Context): string | undefined {
+  const env = c.env as ServerEnv | undefined;
+  if (env === undefined || env === null) return undefined;
+  const node = env.incoming?.socket?.remoteAddress;
+  if (node !== undefined) return node;
+  const bun = typeof env.requestIP === "function" ? env : env.server;
+  if (typeof bun?.requestIP === "function") return bun.requestIP(c.req.raw)?.address;
+  const deno = env.remoteAddr;
+  // A Unix socket's "address" is a path, not a client's.
+  return deno?.transport === "tcp" || deno?.transport === "udp" ? deno.hostname : undefined;
 }
 
 const reader: RequestReader<Context> = {

@@ -14,13 +14,16 @@ export const sha256Hex =
     ? (value) => crypto.hash("sha256", value, "hex")
     : (value) => crypto.createHash("sha256").update(value).digest("hex");
 
-/** A hand-written check over an open better-sqlite3 database: `{ user, session }` or null. */
+/**
+ * A hand-written check over an open SQLite database (better-sqlite3, node:sqlite or bun:sqlite,
+ * whose `get` answers null for no row): `{ user, session }` or null.
+ */
 export function handWrittenCheck(db) {
   const statement = db.prepare(SESSION_SQL);
   return function check(token) {
     if (typeof token !== "string" || token.length !== 32) return null;
     const row = statement.get(sha256Hex(token));
-    if (row === undefined || row.expires_at <= Date.now()) return null;
+    if (row === undefined || row === null || row.expires_at <= Date.now()) return null;
     return {
       user: {
         id: row.user_id,

@@ -1,9 +1,11 @@
-// A complete Hono app on session-manager (Node.js through @hono/node-server): HTML pages and a JSON API.
-// Run it with `npm run build && node examples/hono/server.mjs`, then open http://127.0.0.1:3000.
+// A complete Hono app on session-manager: HTML pages and a JSON API. It runs on Node.js (through
+// @hono/node-server), Bun (Bun.serve) and Deno (Deno.serve), each with its own SQLite driver:
+//   npm run example:hono        (node examples/hono/server.mjs)
+//   npm run example:hono:bun    (bun examples/hono/server.mjs)
+//   npm run example:hono:deno   (deno run --allow-net --allow-env --allow-read --allow-write --allow-ffi examples/hono/server.mjs)
+// after `npm run build`, then open http://127.0.0.1:3000.
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { serve } from "@hono/node-server";
-import { getConnInfo } from "@hono/node-server/conninfo";
 import { Hono } from "hono";
 import { SessionManager } from "session-manager";
 import {
@@ -50,6 +52,10 @@ import {
 import { confirmPasswordHandlers, freshOptions, otherSessionCount, revokeOthersHandler, SECURITY_PAGE, TWO_FACTOR } from "../routes.mjs";
 import { listeningMessage, readSettings, totpOptions } from "../settings.mjs";
 import { beginSetup, confirmSetup, disable, newRecoveryCodes } from "../two-factor.mjs";
+
+/** The runtime this process runs on; each has its own server and its own `getConnInfo`. */
+const RUNTIME = typeof process.versions.bun === "string" ? "bun" : "Deno" in globalThis ? "deno" : "node";
+const { getConnInfo } = await import({ bun: "hono/bun", deno: "hono/deno", node: "@hono/node-server/conninfo" }[RUNTIME]);
 
 const flash = (c) => flashOf((name) => c.req.query(name));
 
@@ -198,8 +204,8 @@ export function createApp(manager, { appUrl, origin, mailer, freshSeconds = 600,
 
   if (devOutbox) {
     app.get("/dev/outbox", (c) => {
-      // @hono/node-server passes the Node.js request as c.env.incoming.
-      if (!isLoopback(c.env?.incoming?.socket?.remoteAddress)) return c.html(outboxRefusedPage(), 403, TOKEN_PAGE_HEADERS);
+      // The connection's own address, whatever TRUST_PROXY says: only this machine may read the outbox.
+      if (!isLoopback(getConnInfo(c).remote.address)) return c.html(outboxRefusedPage(), 403, TOKEN_PAGE_HEADERS);
       return c.html(outboxPage(mailer.outbox), 200, TOKEN_PAGE_HEADERS);
     });
   }
@@ -227,7 +233,20 @@ if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(
   const mailer = createMailer({ smtpUrl: settings.smtpUrl, from: settings.mailFrom });
   // createApp takes what it needs of the settings: appUrl, origin, freshSeconds, trustProxy.
   const app = createApp(manager, { ...settings, mailer });
-  serve({ fetch: app.fetch, port: settings.port, hostname: settings.host }, (info) => {
-    console.log(listeningMessage("Hono", settings.host, info.port, settings.appUrl));
-  });
+  await listen(app, settings);
+}
+
+/** Serves the app with the runtime's own server; each passes what its getConnInfo reads to app.fetch. */
+async function listen(app, { port, host, appUrl }) {
+  const name = { node: "Node.js", bun: "Bun", deno: "Deno" }[RUNTIME];
+  const listening = (actualPort) => console.log(listeningMessage(`Hono (${name})`, host, actualPort, appUrl));
+  if (RUNTIME === "bun") {
+    const server = globalThis.Bun.serve({ fetch: app.fetch, port, hostname: host });
+    listening(server.port);
+  } else if (RUNTIME === "deno") {
+    globalThis.Deno.serve({ port, hostname: host, onListen: (address) => listening(address.port) }, app.fetch);
+  } else {
+    const { serve } = await import("@hono/node-server");
+    serve({ fetch: app.fetch, port, hostname: host }, (info) => listening(info.port));
+  }
 }

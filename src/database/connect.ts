@@ -9,14 +9,20 @@ import type { Database } from "./schema.js";
 import { openMysqlPool } from "./mysql-pool.js";
 import { openPostgresPool } from "./postgres-pool.js";
 import { PreparedSqliteDialect } from "./sqlite-dialect.js";
+import { checkSqliteDriver, openSqlite, runtimeSqliteDriver, type SqliteDriver } from "./sqlite-drivers.js";
 import { parseSqliteUrl } from "./sqlite-url.js";
 import { TablePrefixPlugin } from "./table-prefix-plugin.js";
 import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_QUERY_TIMEOUT_MS, QueryTimeouts } from "./timeouts.js";
+
+/** The driver under a database the library opened from a URL. */
+export type DatabaseDriver = SqliteDriver | "pg" | "mysql2";
 
 /** A Kysely instance ready for the library's queries, and whether the library owns its connections. */
 export interface Connection {
   db: Kysely<Database>;
   kind: DialectKind;
+  /** The driver the library opened the database with; null for a caller's Kysely instance. */
+  driver: DatabaseDriver | null;
   /** True when the library opened the connections and so must close them. */
   owned: boolean;
   /** Runs a compiled query that reads at most one row: the validation lookup's way to the database. */
@@ -34,17 +40,24 @@ const SQLITE_BUSY_TIMEOUT_MS = 5000;
 // Up to 64 MiB of database pages kept in memory per connection.
 const SQLITE_CACHE_KIB = 64 * 1024;
 
-/** Opens a database from a URL, or adopts a caller's Kysely instance without owning it. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- Kysely types migrations and foreign instances as Kysely<any>
-export function connect(database: string | Kysely<any>, tablePrefix: string): Connection {
+/**
+ * Opens a database from a URL, or adopts a caller's Kysely instance without owning it. A
+ * `sqlite:` URL opens with `sqliteDriver`, by default the runtime's (`runtimeSqliteDriver`).
+ */
+export function connect(
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- Kysely types migrations and foreign instances as Kysely<any>
+  database: string | Kysely<any>,
+  tablePrefix: string,
+  sqliteDriver: SqliteDriver = runtimeSqliteDriver(),
+): Connection {
   const plugins = tablePrefix === "" ? [] : [new TablePrefixPlugin(tablePrefix)];
   if (typeof database !== "string") {
     // The caller's plugins (CamelCasePlugin, WithSchemaPlugin…) would rewrite our column names.
     const own = database.withoutPlugins() as Kysely<Database>;
     const db = plugins.length === 0 ? own : own.withPlugin(plugins[0]!);
-    return { db, kind: dialectKindOf(db), owned: false, readOne: throughKysely(db), duringMigration: noTimeouts };
+    return { db, kind: dialectKindOf(db), driver: null, owned: false, readOne: throughKysely(db), duringMigration: noTimeouts };
   }
-  const { dialect, kind, timeouts, pool } = dialectFromUrl(database);
+  const { dialect, kind, driver, timeouts, pool } = dialectFromUrl(database, sqliteDriver);
   const db = new Kysely<Database>({ dialect, plugins });
   const viaKysely = throughKysely(db);
   // Our own SQLite connection runs the read with `get`, past Kysely's executor, whose promise chain
@@ -59,7 +72,7 @@ export function connect(database: string | Kysely<any>, tablePrefix: string): Co
         ? viaKysely
         : (query) => (pool.opened === null ? viaKysely(query) : pool.opened.readRow(query.sql, query.parameters));
   const duringMigration = timeouts === null ? noTimeouts : <T>(work: () => Promise<T>): Promise<T> => timeouts.duringMigration(work);
-  return { db, kind, owned: true, readOne, duringMigration };
+  return { db, kind, driver, owned: true, readOne, duringMigration };
 }
 
 function throughKysely(db: Kysely<Database>): RowReader {
@@ -71,10 +84,14 @@ interface OpenedPool {
   opened: { readRow<R>(sql: string, parameters: ReadonlyArray<unknown>): Promise<R | undefined> } | null;
 }
 
-/** Parses a database URL into a Kysely dialect; drivers for servers are loaded only when named. */
-export function dialectFromUrl(url: string): {
+/** Parses a database URL into a Kysely dialect; drivers are loaded only when a connection opens. */
+export function dialectFromUrl(
+  url: string,
+  sqliteDriver: SqliteDriver = runtimeSqliteDriver(),
+): {
   dialect: Dialect;
   kind: DialectKind;
+  driver: DatabaseDriver;
   timeouts: QueryTimeouts | null;
   pool: OpenedPool | null;
 } {
@@ -82,14 +99,16 @@ export function dialectFromUrl(url: string): {
   switch (scheme) {
     case "sqlite": {
       const { path, busyTimeout } = parseSqliteUrl(url);
-      return { dialect: sqliteDialect(path, busyTimeout ?? SQLITE_BUSY_TIMEOUT_MS), kind: "sqlite", timeouts: null, pool: null };
+      checkSqliteDriver(sqliteDriver);
+      const dialect = sqliteDialect(sqliteDriver, path, busyTimeout ?? SQLITE_BUSY_TIMEOUT_MS);
+      return { dialect, kind: "sqlite", driver: sqliteDriver, timeouts: null, pool: null };
     }
     case "postgres":
     case "postgresql":
-      return { ...postgresDialect(url), kind: "postgres" };
+      return { ...postgresDialect(url), kind: "postgres", driver: "pg" };
     case "mysql":
     case "mariadb":
-      return { ...mysqlDialect(url), kind: "mysql" };
+      return { ...mysqlDialect(url), kind: "mysql", driver: "mysql2" };
     default:
       throw new UnsupportedDatabaseError(
         `unsupported database URL scheme "${scheme ?? ""}": use sqlite:, postgres://, postgresql://, mysql:// or mariadb://`,
@@ -97,17 +116,18 @@ export function dialectFromUrl(url: string): {
   }
 }
 
-function sqliteDialect(path: string, busyTimeout: number): PreparedSqliteDialect {
+function sqliteDialect(driver: SqliteDriver, path: string, busyTimeout: number): PreparedSqliteDialect {
   return new PreparedSqliteDialect(async () => {
-    const { default: BetterSqlite3 } = await import("better-sqlite3");
-    const database = new BetterSqlite3(path, { timeout: busyTimeout });
+    const database = await openSqlite(driver, path);
+    // The same settings on every driver, as pragmas, so that a file behaves alike under each.
+    database.exec(`pragma busy_timeout = ${busyTimeout}`);
     // WAL lets readers in other processes go on while one process writes.
-    if (path !== ":memory:") database.pragma("journal_mode = WAL");
-    database.pragma("foreign_keys = ON");
-    database.pragma("synchronous = NORMAL");
+    if (path !== ":memory:") database.exec("pragma journal_mode = WAL");
+    database.exec("pragma foreign_keys = ON");
+    database.exec("pragma synchronous = NORMAL");
     // SQLite's default 2 MiB page cache holds little of a large sessions table, and a page it
     // misses is a read from the file. Pages are kept only once read, so a small database stays small.
-    database.pragma(`cache_size = -${SQLITE_CACHE_KIB}`);
+    database.exec(`pragma cache_size = -${SQLITE_CACHE_KIB}`);
     return database;
   });
 }

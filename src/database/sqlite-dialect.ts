@@ -5,39 +5,29 @@ import {
   type Driver,
   type QueryCompiler,
   type SqliteDatabase,
-  type SqliteStatement,
   type TransactionSettings,
 } from "kysely";
 
 import type { RowReader } from "./row-reader.js";
+import type { SqliteConnection, SqliteStatement } from "./sqlite-drivers.js";
 
 const DONE: Promise<void> = Promise.resolve();
 
 // What the driver's synchronous read answers when the connection is busy or not open yet.
 const BUSY: unique symbol = Symbol("busy");
 
-/** A better-sqlite3 statement as this module uses it: Kysely's view of it, plus `get`. */
-interface Statement extends SqliteStatement {
-  get(parameters: ReadonlyArray<unknown>): unknown;
-}
-
-/** A better-sqlite3 database as this module uses it. */
-export interface OpenSqliteDatabase {
-  prepare(sql: string): Statement;
-  close(): void;
-}
-
 /**
  * Kysely's SQLite dialect with statements prepared once per connection (Kysely's driver prepares
  * each anew), a cheaper lock on its single connection, and `readOne`, which answers the
  * validation lookup synchronously when it can. Queries, transactions and savepoints still run
- * through Kysely's SQLite driver.
+ * through Kysely's SQLite driver. The connection is any of the synchronous drivers of
+ * `sqlite-drivers.ts` (better-sqlite3, node:sqlite, bun:sqlite), so all of this holds on each.
  */
 export class PreparedSqliteDialect extends SqliteDialect {
   readonly #statements: StatementCache;
   #driver: SingleConnectionDriver | null = null;
 
-  constructor(open: () => Promise<OpenSqliteDatabase>) {
+  constructor(open: () => Promise<SqliteConnection>) {
     const statements = new StatementCache(open);
     super({ database: () => statements.open() });
     this.#statements = statements;
@@ -49,7 +39,7 @@ export class PreparedSqliteDialect extends SqliteDialect {
   }
 
   /**
-   * A `RowReader` that runs a compiled query reading at most one row with better-sqlite3's `get`,
+   * A `RowReader` that runs a compiled query reading at most one row with the driver's `get`,
    * at once, when the connection is open and free; otherwise `later` runs it through Kysely,
    * which opens the connection or waits its turn. Database errors are thrown (or rejected).
    */
@@ -66,11 +56,11 @@ export class PreparedSqliteDialect extends SqliteDialect {
  * small queries, so statements are kept per connection, keyed by their SQL.
  */
 class StatementCache {
-  readonly #open: () => Promise<OpenSqliteDatabase>;
-  #database: OpenSqliteDatabase | null = null;
-  readonly #statements = new Map<string, Statement>();
+  readonly #open: () => Promise<SqliteConnection>;
+  #database: SqliteConnection | null = null;
+  readonly #statements = new Map<string, SqliteStatement>();
 
-  constructor(open: () => Promise<OpenSqliteDatabase>) {
+  constructor(open: () => Promise<SqliteConnection>) {
     this.#open = open;
   }
 
@@ -89,7 +79,7 @@ class StatementCache {
     return { close, prepare: (sql) => this.prepare(sql) };
   }
 
-  prepare(sql: string): Statement {
+  prepare(sql: string): SqliteStatement {
     let statement = this.#statements.get(sql);
     if (statement === undefined) {
       statement = this.#database!.prepare(sql);
@@ -143,7 +133,7 @@ class SingleConnectionDriver implements Driver {
   }
 
   /**
-   * A free connection runs the read at once: better-sqlite3 is synchronous, so nothing can come
+   * A free connection runs the read at once: every driver is synchronous, so nothing can come
    * between taking and giving back the connection. A busy one (a transaction holds it across
    * awaits) answers `BUSY`, so that the read never sees a transaction's uncommitted rows.
    */

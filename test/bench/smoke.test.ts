@@ -24,6 +24,7 @@ describe("benchmark suite", () => {
     for (const heading of [
       "HTTP: authenticated GET /me",
       "Core: operations per second",
+      "Runtimes: checkSession on Node.js, Bun and Deno",
       "PostgreSQL and MySQL: checkSession in-process",
       "PostgreSQL and MySQL over HTTP: authenticated GET /me",
       "Logins:",
@@ -35,6 +36,14 @@ describe("benchmark suite", () => {
     }
     for (const framework of ["express", "koa", "hono"]) expect(stdout).toMatch(new RegExp(`^${framework}\\s+[\\d,]+`, "m"));
     expect(stdout).toContain("checkSession time vs hand-written cached statement");
+    for (const [runtime, driver] of [
+      ["Node.js", "better-sqlite3"],
+      ["Bun", "bun:sqlite"],
+      ["Deno", "node:sqlite"],
+    ]) {
+      expect(stdout).toMatch(new RegExp(`^${runtime} [\\d.]+\\s+${driver}\\s+[\\d,]+`, "m"));
+      expect(stdout).toContain(`checkSession time vs hand-written floor on ${runtime} (${driver})`);
+    }
     expect(stdout).toContain("database work added per failed login by the address throttle");
     if (process.env.SESSION_BENCH_POSTGRES_URL ?? process.env.SESSION_TEST_POSTGRES_URL) {
       expect(stdout).toContain("express adapter req/s vs prepared-statement floor (PostgreSQL)");

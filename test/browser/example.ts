@@ -14,6 +14,19 @@ export const ROOT = resolve(__dirname, "../..");
 const example = (framework: ExampleFramework) => join(ROOT, `examples/${framework}/server.mjs`);
 export type ExampleFramework = "express" | "koa" | "hono";
 
+/** The runtimes an example can start under: examples/hono runs on all three. */
+export type ExampleRuntime = "node" | "bun" | "deno";
+
+/** The command line that starts `script` under `runtime`: the dev dependencies' bun and deno, with the permissions the example needs. */
+export function runtimeCommand(runtime: ExampleRuntime, script: string): [string, string[]] {
+  if (runtime === "bun") return [join(ROOT, "node_modules/.bin/bun"), [script]];
+  if (runtime === "deno") {
+    const permissions = ["--allow-net", "--allow-env", "--allow-read", "--allow-write", "--allow-ffi"];
+    return [join(ROOT, "node_modules/.bin/deno"), ["run", ...permissions, script]];
+  }
+  return [process.execPath, [script]];
+}
+
 /** How the tests start Chromium: Debian's build, headless, no sandbox (root in CI), no traffic of its own. */
 export const LAUNCH_OPTIONS: LaunchOptions = Object.freeze({
   executablePath: CHROMIUM,
@@ -42,6 +55,8 @@ async function freePort(): Promise<number> {
 /** A running example: its base URL as it printed it, and `stop()`, which also removes its database. */
 export interface RunningExample {
   baseUrl: string;
+  /** The working directory it runs in, where its sessions.db is. */
+  cwd: string;
   stop(): Promise<void>;
 }
 
@@ -50,7 +65,11 @@ export interface RunningExample {
  * working directory, so with a fresh sessions.db, and resolves once it listens. Retries when
  * another process took the port meanwhile.
  */
-export async function startExample(env: Record<string, string> = {}, framework: ExampleFramework = "express"): Promise<RunningExample> {
+export async function startExample(
+  env: Record<string, string> = {},
+  framework: ExampleFramework = "express",
+  runtime: ExampleRuntime = "node",
+): Promise<RunningExample> {
   if (!existsSync(join(ROOT, "dist/esm/adapters/express/index.js"))) {
     throw new Error("the example imports the built package: run `npm run build` first");
   }
@@ -61,7 +80,8 @@ export async function startExample(env: Record<string, string> = {}, framework: 
   for (const name of ["APP_URL", "HOST", "SMTP_URL", "FRESH_SECONDS", "TRUST_PROXY", "TOTP_SECRET_KEY"]) delete base[name];
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
-    const server = spawn(process.execPath, [example(framework)], {
+    const [command, args] = runtimeCommand(runtime, example(framework));
+    const server = spawn(command, args, {
       cwd,
       env: { ...base, ...env, PORT: String(port) },
       stdio: ["ignore", "pipe", "pipe"],
@@ -79,6 +99,7 @@ export async function startExample(env: Record<string, string> = {}, framework: 
       });
       return {
         baseUrl,
+        cwd,
         async stop() {
           if (server.exitCode === null && server.signalCode === null) {
             const exited = once(server, "exit");

@@ -1,6 +1,6 @@
-import BetterSqlite3 from "better-sqlite3";
 import { Kysely, SqliteDialect, sql, type LogEvent } from "kysely";
 import { SessionManager, type SessionCheck } from "session-manager";
+import { openSqlite, runtimeSqliteDriver } from "../../src/database/sqlite-drivers.js";
 import { validateToken } from "../../src/internal.js";
 import { DATABASES, DatabaseFixture, FAST_PASSWORDS, TestClock, describeEachDatabase, uniqueName } from "../setup/databases";
 
@@ -98,7 +98,7 @@ describe("the validation path reads the session row once", () => {
   it("also when it renews or writes the hourly last-seen time (through a caller's Kysely)", async () => {
     const statements: string[] = [];
     const db = new Kysely<unknown>({
-      dialect: new SqliteDialect({ database: new BetterSqlite3(":memory:") }),
+      dialect: new SqliteDialect({ database: await openSqlite(runtimeSqliteDriver(), ":memory:") }),
       log: (event: LogEvent) => {
         statements.push(event.query.sql.trimStart().split(/\s/, 1)[0]!.toLowerCase());
       },
@@ -129,9 +129,9 @@ describe("the validation path reads the session row once", () => {
       const user = await sm.createUser(uniqueName(), "password123");
       const token = await sm.createSession(user.id);
       await sm.checkSession(token);
-      // Every statement better-sqlite3 runs, whichever way it goes: `get` (the synchronous read),
-      // `all` (Kysely's reads) and `run` (writes).
-      const probe = new BetterSqlite3(":memory:").prepare("select 1");
+      // Every statement the driver runs, whichever way it goes: `get` (the synchronous read),
+      // `all` (Kysely's reads) and `run` (writes). The statements of one driver share a prototype.
+      const probe = (await openSqlite(runtimeSqliteDriver(), ":memory:")).prepare("select 1");
       const prototype = Object.getPrototypeOf(probe) as Record<"get" | "all" | "run", (...args: unknown[]) => unknown>;
       const reads = [jest.spyOn(prototype, "get"), jest.spyOn(prototype, "all")];
       const writes = jest.spyOn(prototype, "run");

@@ -130,7 +130,8 @@ export function createKoaApp(setup: AppSetup): RequestListener {
   return app.callback();
 }
 
-export function createHonoApp(setup: AppSetup): RequestListener {
+/** The Hono app's fetch handler, as every runtime's server calls it (`env`: what the server passes). */
+export function createHonoFetch(setup: AppSetup): (req: Request, env?: unknown) => Response | Promise<Response> {
   const app = new Hono<{ Variables: honoAdapter.SessionVariables }>();
   app.use(honoAdapter.sessionMiddleware({ ...setup.options, manager: setup.manager }));
   const form = { redirectTo: "/home", failureRedirectTo: "/sign-in" };
@@ -162,12 +163,17 @@ export function createHonoApp(setup: AppSetup): RequestListener {
   app.all("/action", (c) => c.json({ username: c.get("user")?.username ?? null }));
   app.onError((_error, c) => c.json({ error: "internal" }, 500));
   // Hono knows the scheme from the request URL: behind a trusted TLS proxy the server hands it the https URL.
-  return getRequestListener((req, env) => {
+  return (req, env) => {
     if (!setup.trustProxy || req.headers.get("x-forwarded-proto") !== "https") return app.fetch(req, env);
     const url = new URL(req.url);
     url.protocol = "https:";
     return app.fetch(new Request(url, { method: req.method, headers: req.headers, body: req.body, duplex: "half" }), env);
-  });
+  };
+}
+
+/** The Hono app under @hono/node-server, as Node.js serves it. */
+export function createHonoApp(setup: AppSetup): RequestListener {
+  return getRequestListener(createHonoFetch(setup));
 }
 
 export type AdapterName = "express" | "koa" | "hono";

@@ -28,6 +28,12 @@ import {
 import { HOST, SELF, cookiesSet, type ParsedCookie } from "../setup/http.js";
 import { appCode } from "../setup/totp.js";
 
+/**
+ * What the suite sends its requests to: a Node.js request listener (supertest serves it), or the
+ * base URL of a server already listening (Hono on Bun.serve or Deno.serve).
+ */
+export type TestTarget = RequestListener | string;
+
 /** What a harness builds the app from. */
 export interface AppSetup {
   /** Undefined: `sessionMiddleware()` with its default manager. */
@@ -77,7 +83,7 @@ export interface MailHandlerFactories {
  */
 export interface AdapterHarness {
   name: string;
-  createApp(setup: AppSetup): RequestListener;
+  createApp(setup: AppSetup): TestTarget;
   /** True when `frameworkBodyParser` installs a real parser of the framework. */
   hasBodyParser: boolean;
   /** The adapter module's own factories, called directly to check their option validation. */
@@ -129,7 +135,7 @@ export function runSharedSuite(harness: AdapterHarness): void {
 }
 
 interface TestApp {
-  app: RequestListener;
+  app: TestTarget;
   manager: SessionManager;
   clock: TestClock;
   /** What the recovery handlers gave `sendEmail`. */
@@ -775,7 +781,7 @@ function defineTests(harness: AdapterHarness, fixture: DatabaseFixture): void {
   });
 
   describe("CSRF", () => {
-    async function signedIn(options: AppSetup["options"] = {}): Promise<{ app: RequestListener; cookie: string }> {
+    async function signedIn(options: AppSetup["options"] = {}): Promise<{ app: TestTarget; cookie: string }> {
       const t = setUp({ options });
       return { app: t.app, cookie: (await registered(t)).cookie };
     }
@@ -1600,11 +1606,11 @@ function defineTests(harness: AdapterHarness, fixture: DatabaseFixture): void {
   });
 }
 
-function get(app: RequestListener, path: string): request.Test {
+function get(app: TestTarget, path: string): request.Test {
   return request(app).get(path).set("Host", HOST);
 }
 
-function post(app: RequestListener, path: string): request.Test {
+function post(app: TestTarget, path: string): request.Test {
   return request(app).post(path).set("Host", HOST);
 }
 

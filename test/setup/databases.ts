@@ -3,9 +3,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Kysely, SqliteDialect } from "kysely";
-import BetterSqlite3 from "better-sqlite3";
 import { SessionManager, type SessionManagerOptions } from "session-manager";
 import { connect } from "../../src/database/connect";
+import { openSqlite, runtimeSqliteDriver } from "../../src/database/sqlite-drivers";
 import type { Database } from "../../src/database/schema";
 
 /**
@@ -47,7 +47,9 @@ const mysqlUrl = process.env["SESSION_TEST_MYSQL_URL"];
 
 export const DATABASES: readonly TestDatabase[] = [
   row("sqlite-memory", null, async () => {
-    const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: new BetterSqlite3(":memory:") }) });
+    // The caller's own Kysely on the runtime's driver: better-sqlite3 itself on Node.js.
+    const database = await openSqlite(runtimeSqliteDriver(), ":memory:");
+    const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
     return { url: "sqlite::memory:", kysely, drop: () => kysely.destroy() };
   }),
   row("sqlite-file", null, async () => {
