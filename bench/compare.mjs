@@ -35,7 +35,7 @@ const dir = mkdtempSync(join(tmpdir(), "session-manager-compare-"));
 const servers = [];
 try {
   // Each checkout's own fixture code, so that each database is made by its own migrations.
-  const checkout = async (name, root) => {
+  const prepareCheckout = async (name, root) => {
     const { createSqliteFixture } = await import(pathToFileURL(join(root, "bench/lib/fixture.mjs")).href);
     return {
       name,
@@ -43,7 +43,10 @@ try {
       script: join(root, "bench/http-server.mjs"),
     };
   };
-  const checkouts = [await checkout("this", self ?? fileURLToPath(new URL("..", import.meta.url))), await checkout("other", other)];
+  const checkouts = [
+    await prepareCheckout("this", self ?? fileURLToPath(new URL("..", import.meta.url))),
+    await prepareCheckout("other", other),
+  ];
   for (const framework of FRAMEWORKS)
     for (const checkout of checkouts)
       for (const variant of ["floor", "ours"]) {

@@ -9,6 +9,18 @@ const require = createRequire(import.meta.url);
 const DAY_MS = 24 * 60 * 60 * 1000;
 const USERS = 1000;
 
+/** How the reports name each server database. */
+export const SERVER_NAMES = { postgres: "PostgreSQL", mysql: "MySQL" };
+
+/** The report's line for a server database that was not measured. */
+export const notRun = (kind) => `${SERVER_NAMES[kind]}: not run (no ${kind === "postgres" ? "--postgres" : "--mysql"} URL).`;
+
+/**
+ * A table prefix of this run's own: two runs on one server (the bench and its smoke test, say)
+ * must not drop each other's tables.
+ */
+export const runPrefix = (label) => `bench${process.pid}_${label}_`;
+
 /** The token of session number `i`: 32 base64url characters, as the library's tokens are. */
 export const tokenOf = (i) => `tok${String(i).padStart(29, "0")}`;
 

@@ -6,12 +6,11 @@ import { fileURLToPath } from "node:url";
 import { SessionManager } from "session-manager";
 import { createAlternativeTables } from "../lib/alternatives-fixture.mjs";
 import { commandLine, runLoad } from "../lib/load.mjs";
-import { createServerFixture } from "../lib/server-fixture.mjs";
+import { SERVER_NAMES, createServerFixture, notRun, runPrefix } from "../lib/server-fixture.mjs";
 import { request, startServerScript } from "../lib/servers.mjs";
 import { fixed, integer, median, pairedRatio, ratio, table } from "../lib/stats.mjs";
 
 const SERVER = fileURLToPath(new URL("../servers-http-server.mjs", import.meta.url));
-const NAMES = { postgres: "PostgreSQL", mysql: "MySQL" };
 const LABELS = {
   floor: "prepared-statement floor",
   ours: "session-manager",
@@ -21,9 +20,7 @@ const LABELS = {
 };
 const ALTERNATIVE_VARIANTS = ["lucia", "express-session", "express-session-no-touch"];
 const CONNECTIONS = 10;
-// Tables of their own per run: two runs on one server (the bench and its smoke test, say) must not
-// drop each other's.
-const PREFIX = `bench${process.pid}_http_`;
+const PREFIX = runPrefix("http");
 const SESSIONS = 1000;
 
 /** The servers of one database: ours and the floor on both frameworks, the alternatives on PostgreSQL. */
@@ -44,9 +41,9 @@ export async function serversHttpSection({ quick, generator, postgresUrl, mysqlU
     ? `PostgreSQL and MySQL over HTTP: authenticated GET /me, ${CONNECTIONS} connections, every server loaded at once for ${seconds} s (quick mode)`
     : `PostgreSQL and MySQL over HTTP: authenticated GET /me, ${CONNECTIONS} connections, ${rounds} interleaved rounds of ${seconds} s (each after 1 s of unmeasured load), medians`;
   const databases = Object.entries({ postgres: postgresUrl, mysql: mysqlUrl }).filter(([, url]) => url);
-  const skipped = Object.keys(NAMES)
+  const skipped = Object.keys(SERVER_NAMES)
     .filter((kind) => !databases.some(([k]) => k === kind))
-    .map((kind) => `${NAMES[kind]}: not run (no ${kind === "postgres" ? "--postgres" : "--mysql"} URL).`);
+    .map(notRun);
   const header = ["database", "framework", "server", "req/s", "vs floor", "vs ours", "p99 ms"];
   if (databases.length === 0) {
     log("  no PostgreSQL or MySQL URL: skipped");
@@ -58,7 +55,7 @@ export async function serversHttpSection({ quick, generator, postgresUrl, mysqlU
   const servers = [];
   try {
     for (const [kind, url] of databases) {
-      log(`  ${NAMES[kind]}: creating the tables`);
+      log(`  ${SERVER_NAMES[kind]}: creating the tables`);
       const fixture = await createServerFixture(kind, url, PREFIX, { sessions: SESSIONS, sample: 1 });
       fixtures.push(fixture);
       tokens[kind] = fixture.tokens[0];
@@ -85,21 +82,25 @@ export async function serversHttpSection({ quick, generator, postgresUrl, mysqlU
     for (const server of servers) {
       const { status, body } = await request(`${server.url}/me`, { headers: server.headers });
       if (status !== 200 || typeof body?.username !== "string") {
-        throw new Error(`${NAMES[server.kind]} ${server.framework}/${server.variant}: GET /me answered ${status}, not 200 with a user`);
+        throw new Error(
+          `${SERVER_NAMES[server.kind]} ${server.framework}/${server.variant}: GET /me answered ${status}, not 200 with a user`,
+        );
       }
       bodies.set(server, JSON.stringify(body));
     }
     for (const server of servers.filter((s) => s.variant === "ours")) {
       const floor = servers.find((s) => s.kind === server.kind && s.framework === server.framework && s.variant === "floor");
       if (bodies.get(server) !== bodies.get(floor)) {
-        throw new Error(`${NAMES[server.kind]} ${server.framework}: ours answered ${bodies.get(server)}, the floor ${bodies.get(floor)}`);
+        throw new Error(
+          `${SERVER_NAMES[server.kind]} ${server.framework}: ours answered ${bodies.get(server)}, the floor ${bodies.get(floor)}`,
+        );
       }
     }
 
     const samples = new Map(servers.map((server) => [server, []]));
     const record = (server, result) => {
       if (result.errors > 0)
-        throw new Error(`${NAMES[server.kind]} ${server.framework}/${server.variant}: ${result.errors} failed requests`);
+        throw new Error(`${SERVER_NAMES[server.kind]} ${server.framework}/${server.variant}: ${result.errors} failed requests`);
       samples.get(server).push(result);
     };
     if (quick) {
@@ -108,7 +109,7 @@ export async function serversHttpSection({ quick, generator, postgresUrl, mysqlU
       servers.forEach((server, i) => record(server, results[i]));
     } else {
       for (const server of servers) {
-        log(`  warming up ${NAMES[server.kind]} ${server.framework}/${server.variant}`);
+        log(`  warming up ${SERVER_NAMES[server.kind]} ${server.framework}/${server.variant}`);
         await load(generator, server, 2);
       }
       for (let round = 0; round < rounds; round++) {
@@ -134,7 +135,7 @@ export async function serversHttpSection({ quick, generator, postgresUrl, mysqlU
       }
       for (const server of servers.filter((s) => s.kind === kind && (s.variant === "ours" || s.variant === "floor"))) {
         const { status } = await request(`${server.url}/me`, { headers: server.headers });
-        refused.push({ server: `${NAMES[kind]} ${server.framework}/${server.variant}`, status });
+        refused.push({ server: `${SERVER_NAMES[kind]} ${server.framework}/${server.variant}`, status });
       }
     }
 
@@ -154,7 +155,7 @@ export async function serversHttpSection({ quick, generator, postgresUrl, mysqlU
         };
         for (const server of [floor, ours]) {
           rows.push([
-            NAMES[kind],
+            SERVER_NAMES[kind],
             framework,
             LABELS[server.variant],
             integer(median(rps(server))),
@@ -173,7 +174,7 @@ export async function serversHttpSection({ quick, generator, postgresUrl, mysqlU
           vsOurs: pairedRatio(rps(server), rps(of("express", "ours"))),
         };
         rows.push([
-          NAMES[kind],
+          SERVER_NAMES[kind],
           "express",
           LABELS[variant],
           integer(m[variant].rps),

@@ -5,14 +5,10 @@ import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { SessionManager } from "session-manager";
 import { measure, medians } from "../lib/rounds.mjs";
-import { createServerFixture, serverFloor } from "../lib/server-fixture.mjs";
+import { SERVER_NAMES, createServerFixture, notRun, runPrefix, serverFloor } from "../lib/server-fixture.mjs";
 import { fixed, integer, pairedRatio, ratio, table } from "../lib/stats.mjs";
 
 const WORKER = fileURLToPath(new URL("../validation-worker.mjs", import.meta.url));
-const NAMES = { postgres: "PostgreSQL", mysql: "MySQL" };
-// Tables of their own per run: two runs on one server (the bench and its smoke test, say) must not
-// drop each other's.
-const RUN = `bench${process.pid}_`;
 
 /** Floor and checkSession on a small and a large table of one server, all in the same rounds. */
 async function serverRuns(kind, url, sizes, options, log) {
@@ -21,8 +17,8 @@ async function serverRuns(kind, url, sizes, options, log) {
   const footprints = {};
   try {
     for (const sessions of sizes) {
-      log(`  ${NAMES[kind]}: filling a table with ${integer(sessions)} sessions`);
-      const prefix = `${RUN}${sessions}_`;
+      log(`  ${SERVER_NAMES[kind]}: filling a table with ${integer(sessions)} sessions`);
+      const prefix = runPrefix(sessions);
       const fixture = await createServerFixture(kind, url, prefix, { sessions });
       const sm = new SessionManager({ database: url, tablePrefix: prefix, autoMigrate: false });
       const floor = serverFloor(kind, url, prefix);
@@ -31,7 +27,7 @@ async function serverRuns(kind, url, sizes, options, log) {
       subjects[`floor ${sessions}`] = { operation: (token) => floor.check(token), tokens: fixture.tokens };
       subjects[`checkSession ${sessions}`] = { operation: (token) => sm.checkSession(token), tokens: fixture.tokens };
     }
-    log(`  ${NAMES[kind]}: measuring`);
+    log(`  ${SERVER_NAMES[kind]}: measuring`);
     return { samples: await measure(subjects, options), footprints };
   } finally {
     for (const { sm, floor, fixture } of opened) {
@@ -44,7 +40,7 @@ async function serverRuns(kind, url, sizes, options, log) {
 
 /** Starts `processes` workers, lets them warm up, then measures them all at once. */
 async function scaling(url, processes, { sessions, inFlight, seconds }) {
-  const prefix = `${RUN}scaling_`;
+  const prefix = runPrefix("scaling");
   const fixture = await createServerFixture("postgres", url, prefix, { sessions });
   try {
     const workers = Array.from({ length: processes }, () => {
@@ -100,7 +96,7 @@ export async function serversSection({ quick, postgresUrl, mysqlUrl, log }) {
       r.checkVsFloor = pairedRatio(of("floor", sessions), of("checkSession", sessions));
       m[sessions === small ? "small" : "large"] = r;
       rows.push([
-        `${NAMES[kind]}, ${integer(sessions)} sessions`,
+        `${SERVER_NAMES[kind]}, ${integer(sessions)} sessions`,
         `${integer(r.floor)} (${fixed(us(r.floor))} us)`,
         `${integer(r.checkSession)} (${fixed(us(r.checkSession))} us)`,
         ratio(r.checkVsFloor),
@@ -119,12 +115,12 @@ export async function serversSection({ quick, postgresUrl, mysqlUrl, log }) {
     const m = metrics[kind];
     const mb = (bytes) => `${integer(bytes / 2 ** 20)} MB`;
     notes.push(
-      `${NAMES[kind]}: checkSession on ${integer(large)} live sessions vs ${integer(small)}: ${ratio(m.largeVsSmall)} (the floor: ${ratio(m.floorLargeVsSmall)}). ` +
+      `${SERVER_NAMES[kind]}: checkSession on ${integer(large)} live sessions vs ${integer(small)}: ${ratio(m.largeVsSmall)} (the floor: ${ratio(m.floorLargeVsSmall)}). ` +
         `The ${integer(large)}-session table with its indexes takes ${mb(m.footprint.tableBytes)}; the server's ${m.footprint.cacheName} is ${mb(m.footprint.cacheBytes)}.`,
     );
   }
-  for (const kind of Object.keys(NAMES)) {
-    if (!metrics[kind]) notes.push(`${NAMES[kind]}: not run (no ${kind === "postgres" ? "--postgres" : "--mysql"} URL).`);
+  for (const kind of Object.keys(SERVER_NAMES)) {
+    if (!metrics[kind]) notes.push(notRun(kind));
   }
   if (postgresUrl) {
     const settings = quick ? { sessions: small, inFlight: 10, seconds: 0.3 } : { sessions: 10_000, inFlight: 10, seconds: 5 };
